@@ -1,0 +1,24 @@
+"""Tumor-board evidence dashboard: navigation, session defaults and the sidebar. No logic here."""
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+st.set_page_config(page_title="Tumor board evidence", page_icon="🩺", layout="wide")
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+st.session_state.setdefault("mask_phi", True)
+st.session_state.setdefault("patient_id", None)
+
+PAGES = [
+    st.Page("pages/1_Patients.py", title="Patients", icon="🧾", default=True),
+]
+
+nav = st.navigation(PAGES)
+with st.sidebar:
+    from pages._cached import store_version
+
+    st.toggle("Mask PHI", key="mask_phi", help="Hide names, MRNs, birth dates and free text")
+    st.caption(f"Store version: {store_version() or 'none — run `python -m core build-demo`'}")
+nav.run()

@@ -1,0 +1,6 @@
+"""Tumor-board evidence dashboard: core library (never imports streamlit)."""
+import logging
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__version__ = "0.1.0"

@@ -1,0 +1,257 @@
+"""The one ingest contract shared by every format.
+
+Each format module (``dicom``, ``notes``, ``vcf``, ``maf``, ``fhir``, ``labs``,
+``manifest``) exposes one ``Ingester`` instance with ``detect`` and ``ingest``.
+``ingest`` reads one source file and hands rows to the ``IngestContext``; a bad
+record raises or records an ``IngestError`` and the rest of the file still lands.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+
+from core.store import schema
+
+logger = logging.getLogger(__name__)
+
+MRN_SYSTEM = "urn:oid:2.16.840.1.113883.3.9999.1"  # the demo hospital's MRN namespace
+
+
+class IngestError(Exception):
+    """A bad source or record: says what, where and (when known) the fix.
+
+    The message must never contain PHI: name the file, the place and the rule broken,
+    not the offending value when that value could identify a patient.
+    """
+
+    def __init__(self, source_uri: str, locator: str, reason: str, *, error_type: str | None = None,
+                 severity: str = "error") -> None:
+        self.source_uri = source_uri
+        self.locator = locator
+        self.reason = reason
+        self.error_type = error_type or type(self).__name__
+        self.severity = severity
+        super().__init__(f"{source_uri} [{locator}]: {reason}")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    uri: str
+    sha256: str
+    size_bytes: int
+
+    @classmethod
+    def from_path(cls, path: Path) -> SourceFile:
+        data = path.read_bytes()
+        return cls(path=path, uri=str(path.resolve()), sha256=hashlib.sha256(data).hexdigest(),
+                   size_bytes=len(data))
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+
+class Ingester(Protocol):
+    kind: str
+    extractor: str
+    version: str
+    priority: int  # lower runs first in a batch (manifests and patients before linked data)
+
+    def detect(self, path: Path, head: bytes) -> bool: ...
+
+    def ingest(self, ctx: IngestContext, src: SourceFile) -> None: ...
+
+
+def stable_id(*parts: object) -> str:
+    """Deterministic id from its parts: re-ingesting the same bytes yields the same ids."""
+    h = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+    return h[:24]
+
+
+@dataclass
+class FileTally:
+    rows: int = 0
+    errors: int = 0
+
+
+@dataclass
+class IngestContext:
+    """Everything an ingester may touch: row buffers, the patient index, error recording."""
+
+    con: duckdb.DuckDBPyConnection
+    run_id: str
+    pseudonym_key: bytes
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None))
+    _rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    _errors: list[IngestError] = field(default_factory=list)
+    _error_src: dict[int, SourceFile] = field(default_factory=dict)
+    tally: FileTally = field(default_factory=FileTally)
+
+    # ---- provenance ---------------------------------------------------------------
+    def provenance(self, src: SourceFile, ingester: Ingester, *, patient_id: str, modality: str,
+                   locator: str, observed_at: datetime | date | None) -> dict[str, Any]:
+        """The provenance-contract columns for one evidence row."""
+        if isinstance(observed_at, date) and not isinstance(observed_at, datetime):
+            observed_at = datetime(observed_at.year, observed_at.month, observed_at.day)
+        return {
+            "patient_id": patient_id, "modality": modality, "observed_at": observed_at,
+            "source_uri": src.uri, "source_sha256": src.sha256, "locator": locator,
+            "extractor": ingester.extractor, "extractor_version": ingester.version,
+            "ingested_at": self.now, "ingest_run_id": self.run_id,
+        }
+
+    def add(self, table: str, row: dict[str, Any]) -> None:
+        schema.check_identifier(table)
+        self._rows[table].append(row)
+        self.tally.rows += 1
+
+    def error(self, src: SourceFile | None, err: IngestError) -> None:
+        """Record a bad record (or a warning) without stopping the file."""
+        self._errors.append(err)
+        if src is not None:
+            self._error_src[id(err)] = src
+        if err.severity == "error":
+            self.tally.errors += 1
+        logger.warning("%s", err)  # messages are PHI-free by contract
+
+    # ---- patient index --------------------------------------------------------------
+    def pseudonym(self, system: str, value: str) -> str:
+        digest = hmac.new(self.pseudonym_key, f"{system}|{value}".encode(), hashlib.sha256).hexdigest()
+        return "PT" + digest[:10].upper()
+
+    def link_patient(self, system: str, value: str, src: SourceFile, *, create: bool = True) -> str:
+        """Map an identifier to the pseudonymous patient_id, registering it when new.
+
+        Raises:
+            IngestError: empty identifier, or ``create=False`` and the identifier is unknown.
+        """
+        value = (value or "").strip()
+        if not value:
+            raise IngestError(src.uri, "patient identifier", "no patient identifier: cannot link this source to a patient")
+        row = self.con.execute("SELECT patient_id FROM patient_identifiers WHERE system = ? AND value = ?",
+                               [system, value]).fetchone()
+        if row:
+            return row[0]
+        pending = self._pending_identifiers.get((system, value))
+        if pending:
+            return pending
+        if not create:
+            raise IngestError(src.uri, "patient identifier",
+                              f"identifier in system {system!r} is not in the patient index; "
+                              "add the specimen or document to a manifest (data/manifests/) and re-run")
+        pid = self.pseudonym(system, value)
+        self._pending_identifiers[(system, value)] = pid
+        self.con.execute("INSERT OR IGNORE INTO patient_identifiers VALUES (?, ?, ?, ?, ?)",
+                         [system, value, pid, src.uri, self.now])
+        self.con.execute("INSERT OR IGNORE INTO patients (patient_id, cohort, created_at) VALUES (?, 'external', ?)",
+                         [pid, self.now])
+        return pid
+
+    @property
+    def _pending_identifiers(self) -> dict[tuple[str, str], str]:
+        if not hasattr(self, "_pending"):
+            self._pending: dict[tuple[str, str], str] = {}
+        return self._pending
+
+    def update_patient(self, patient_id: str, **attrs: Any) -> None:
+        """Fill patient attributes that are still empty (a later source never overwrites an earlier one)."""
+        attrs = {k: v for k, v in attrs.items() if v is not None}
+        if not attrs:
+            return
+        for k in attrs:
+            schema.check_identifier("patients", k)
+        sets = ", ".join(f'"{k}" = COALESCE("{k}", ?)' for k in attrs)
+        self.con.execute(f"UPDATE patients SET {sets} WHERE patient_id = ?", [*attrs.values(), patient_id])
+
+    # ---- flushing ------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write buffered rows (idempotent: existing primary keys are left as they are)."""
+        for table, rows in self._rows.items():
+            if not rows:
+                continue
+            insert_rows(self.con, table, rows)
+        self._rows.clear()
+        for err in self._errors:
+            src = self._error_src.get(id(err))
+            sha = src.sha256 if src else None
+            eid = stable_id(err.source_uri, sha, err.locator, err.error_type, err.reason)
+            self.con.execute(
+                "INSERT OR IGNORE INTO ingest_errors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [eid, self.run_id, err.source_uri, sha, getattr(err, "kind", None), err.locator, err.severity,
+                 err.error_type, err.reason, self.now],
+            )
+        self._errors.clear()
+        self._error_src.clear()
+
+    def discard(self) -> None:
+        self._rows.clear()
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert dict rows by column name, ignoring rows whose primary key already exists."""
+    t = schema.EVIDENCE_TABLES.get(table) or schema.BOARD_TABLES[table]
+    names = [c.name for c in t.columns]
+    unknown = set().union(*(r.keys() for r in rows)) - set(names)
+    if unknown:
+        raise ValueError(f"{table}: unknown columns {sorted(unknown)}")
+    cols = {n: [r.get(n) for r in rows] for n in names}
+    arrays = {}
+    for n, vals in cols.items():
+        if all(v is None for v in vals):
+            continue
+        if any(isinstance(v, (list, dict)) and not isinstance(v, list) for v in vals):
+            vals = [json.dumps(v) if isinstance(v, dict) else v for v in vals]
+        arrays[n] = pa.array(vals)
+    tbl = pa.table(arrays)
+    con.register("_ingest_rows", tbl)
+    try:
+        collist = ", ".join(f'"{n}"' for n in arrays)
+        con.execute(f"INSERT OR IGNORE INTO {table} ({collist}) SELECT {collist} FROM _ingest_rows")
+    finally:
+        con.unregister("_ingest_rows")
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """Parse the many ways a date is written (ISO, 03/04/2025 US order, 4 Mar 2025, 20250304)."""
+    from dateutil import parser as dparser
+
+    if text is None:
+        return None
+    text = str(text).strip()
+    if not text:
+        return None
+    if len(text) == 8 and text.isdigit():  # DICOM DA
+        return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    try:
+        return dparser.parse(text, dayfirst=False, default=datetime(1900, 1, 1)).replace(tzinfo=None)
+    except (ValueError, OverflowError) as e:
+        raise ValueError(f"unparseable date ({len(text)} characters)") from e
+
+
+def iter_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders into their files, sorted for deterministic runs; refuses missing paths."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith(".")))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {p}")
+    return out
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]

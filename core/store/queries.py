@@ -1,0 +1,177 @@
+"""One named function per question the product asks of the store; each returns a polars frame.
+
+Pages never run SQL: they call these. Values are always bound parameters.
+"""
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from core.store import schema
+from core.store.schema import PROVENANCE_NAMES
+
+# How each evidence table reads as one line of evidence: (table, kind, summary SQL expression, value SQL).
+EVIDENCE_VIEWS: tuple[tuple[str, str, str, str], ...] = (
+    ("conditions", "diagnosis",
+     "coalesce(display, code) || coalesce(' [' || oncotree_code || ']', '') || coalesce(', stage ' || stage, '')",
+     "coalesce(stage, '')"),
+    ("imaging_studies", "imaging study", "coalesce(dicom_modality, '') || ' ' || coalesce(study_description, '')", "study_uid"),
+    ("lesion_measurements", "lesion",
+     "'lesion ' || coalesce(lesion_id, '') || ': ' || round(long_axis_mm, 1) || ' x ' || round(short_axis_mm, 1) || ' mm'"
+     " || coalesce(', ' || margin, '')", "CAST(long_axis_mm AS VARCHAR)"),
+    ("notes", "note", "coalesce(note_type, 'note') || coalesce(': ' || title, '')", "note_id"),
+    ("note_events", "note event",
+     "concept_type || ': ' || concept || coalesce(' ' || value_text, '')"
+     " || CASE WHEN is_negated THEN ' (negated)' ELSE '' END"
+     " || CASE WHEN is_uncertain THEN ' (uncertain)' ELSE '' END"
+     " || CASE WHEN is_historical THEN ' (history)' ELSE '' END"
+     " || CASE WHEN is_family THEN ' (family)' ELSE '' END", "coalesce(value_text, CAST(value_num AS VARCHAR), '')"),
+    ("variants", "variant",
+     "coalesce(hugo_symbol, chrom || ':' || pos) || ' ' || coalesce(protein_change, cnv_call, sv_partner, variant_classification, '')"
+     " || coalesce(' VAF ' || round(vaf, 2), '') || coalesce(' level ' || actionability_level, '')",
+     "coalesce(protein_change, '')"),
+    ("biomarkers", "biomarker",
+     "name || ': ' || coalesce(status, '') || coalesce(' ' || CAST(value_num AS VARCHAR) || coalesce(' ' || unit, ''), '')"
+     " || coalesce(' (' || method || ')', '')", "coalesce(status, CAST(value_num AS VARCHAR))"),
+    ("specimens", "specimen", "'specimen ' || coalesce(specimen_type, '') || ', panel ' || coalesce(panel_name, '?')", "panel_name"),
+    ("labs", "lab", "name || ' ' || coalesce(CAST(value_num AS VARCHAR), value_text, '') || coalesce(' ' || unit, '')",
+     "coalesce(CAST(value_num AS VARCHAR), value_text)"),
+    ("treatments", "treatment", "kind || ': ' || name || coalesce(' (line ' || line || ')', '')", "name"),
+    ("outcomes", "outcome", "event || coalesce(': ' || value_text, '')", "event"),
+)
+
+
+def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+    return con.execute(sql, params or []).pl()
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?", [table]).fetchone())
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Row count of every table in the store."""
+    names = [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name").fetchall()]
+    rows = [(n, con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names]
+    return pl.DataFrame(rows, schema=["table", "rows"], orient="row")
+
+
+def ingest_errors(con: duckdb.DuckDBPyConnection, limit: int = 100) -> pl.DataFrame:
+    return _df(con, "SELECT created_at, severity, kind, error_type, source_uri, locator, message FROM ingest_errors "
+                    "ORDER BY created_at DESC, source_uri, locator LIMIT ?", [limit])
+
+
+def count_ingest_errors(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT count(*) FROM ingest_errors WHERE severity = 'error'").fetchone()[0]
+
+
+def patients(con: duckdb.DuckDBPyConnection, cohort: str | None = None, cancer_type: str | None = None,
+             limit: int = 5000) -> pl.DataFrame:
+    """Patient list with the modalities on file (one row per patient)."""
+    return _df(con, """
+        SELECT p.patient_id, p.cohort, p.cancer_type, p.oncotree_code, p.sex, p.stage, p.histology,
+               p.age_at_diagnosis_years, p.diagnosis_date, p.site,
+               p.given_name, p.family_name, p.mrn, p.birth_date,
+               EXISTS (SELECT 1 FROM imaging_series s WHERE s.patient_id = p.patient_id) AS has_imaging,
+               EXISTS (SELECT 1 FROM notes n WHERE n.patient_id = p.patient_id) AS has_notes,
+               EXISTS (SELECT 1 FROM specimens sp WHERE sp.patient_id = p.patient_id) AS has_sequencing
+        FROM patients p
+        WHERE ($cohort IS NULL OR p.cohort = $cohort) AND ($ct IS NULL OR p.cancer_type = $ct)
+        ORDER BY p.cohort, p.patient_id
+        LIMIT $limit""", {"cohort": cohort, "ct": cancer_type, "limit": limit})  # type: ignore[arg-type]
+
+
+def patient(con: duckdb.DuckDBPyConnection, patient_id: str) -> dict | None:
+    """One patient's header row as a dict, or None."""
+    df = _df(con, "SELECT * FROM patients WHERE patient_id = ?", [patient_id])
+    return df.row(0, named=True) if df.height else None
+
+
+def _evidence_sql() -> str:
+    prov = ", ".join(c for c in PROVENANCE_NAMES if c != "patient_id")
+    parts = []
+    for table, kind, summary, value in EVIDENCE_VIEWS:
+        schema.check_identifier(table)
+        parts.append(
+            f"SELECT '{table}' AS source_table, '{kind}' AS kind, CAST({summary} AS VARCHAR) AS summary, "
+            f"CAST({value} AS VARCHAR) AS value, {prov} FROM {table} WHERE patient_id = $pid"
+        )
+    return " UNION ALL ".join(parts) + " ORDER BY observed_at NULLS LAST, source_table, locator"
+
+
+_EVIDENCE_SQL = _evidence_sql()
+
+
+def patient_evidence(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataFrame:
+    """Every evidence item of a patient, one row each, with the full provenance contract.
+
+    Returns columns: source_table, kind, summary, value, modality, observed_at, source_uri,
+    source_sha256, locator, extractor, extractor_version, ingested_at, ingest_run_id.
+    """
+    return _df(con, _EVIDENCE_SQL, {"pid": patient_id})  # type: ignore[arg-type]
+
+
+# cBioPortal patient-view tracks, plus note events.
+TRACK_OF_TABLE = {
+    "conditions": "status", "outcomes": "status", "imaging_studies": "imaging", "lesion_measurements": "imaging",
+    "notes": "notes", "note_events": "note events", "variants": "specimen / genomics", "specimens": "specimen / genomics",
+    "biomarkers": "specimen / genomics", "labs": "lab test", "treatments": "treatment",
+}
+
+
+def timeline(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataFrame:
+    """Dated evidence in cBioPortal-style tracks; every point keeps its provenance.
+
+    Note events that are negated or about family members stay in the frame (flagged in
+    ``summary``) so the timeline never hides what the note said; undated rows are dropped
+    here but remain in ``patient_evidence``.
+    """
+    ev = patient_evidence(con, patient_id).filter(pl.col("observed_at").is_not_null())
+    if ev.height == 0:
+        return ev.with_columns(pl.lit(None, dtype=pl.Utf8).alias("track"))
+    # Note events: keep the clinically meaningful ones (not every sentence) on the timeline.
+    ev = ev.filter(~((pl.col("source_table") == "note_events") & pl.col("summary").str.starts_with("symptom")
+                     & pl.col("summary").str.contains("negated")))
+    return ev.with_columns(pl.col("source_table").replace_strict(TRACK_OF_TABLE, default="other").alias("track"))
+
+
+def evidence_row(con: duckdb.DuckDBPyConnection, table: str, locator: str, source_sha256: str) -> dict | None:
+    """The full stored row behind one evidence item (for 'open the source')."""
+    schema.check_identifier(table)
+    df = _df(con, f"SELECT * FROM {table} WHERE locator = ? AND source_sha256 = ? LIMIT 1", [locator, source_sha256])
+    return df.row(0, named=True) if df.height else None
+
+
+def note_text(con: duckdb.DuckDBPyConnection, source_sha256: str) -> dict | None:
+    df = _df(con, "SELECT note_id, patient_id, note_type, title, observed_at, text, source_uri FROM notes "
+                  "WHERE source_sha256 = ? LIMIT 1", [source_sha256])
+    return df.row(0, named=True) if df.height else None
+
+
+def variants(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataFrame:
+    return _df(con, """SELECT hugo_symbol, protein_change, hgvsc, variant_category, variant_classification, cnv_call,
+                              sv_partner, vaf, depth, genome_build, actionability_level, actionability_note, origin,
+                              annotation_source, specimen_id, observed_at, source_uri, source_sha256, locator
+                       FROM variants WHERE patient_id = ? ORDER BY actionability_level NULLS LAST, hugo_symbol""",
+               [patient_id])
+
+
+def tested_genes(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataFrame:
+    return _df(con, "SELECT DISTINCT gene, panel_name, specimen_id FROM tested_genes WHERE patient_id = ? ORDER BY gene",
+               [patient_id])
+
+
+def biomarkers(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataFrame:
+    return _df(con, "SELECT name, status, value_num, unit, method, observed_at, source_uri, source_sha256, locator "
+                    "FROM biomarkers WHERE patient_id = ? ORDER BY name, observed_at", [patient_id])
+
+
+def cohort_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Patients per cohort and cancer type, with modality completeness."""
+    return _df(con, """
+        SELECT p.cohort, p.cancer_type, count(*) AS patients,
+               avg(CASE WHEN EXISTS (SELECT 1 FROM imaging_series s WHERE s.patient_id = p.patient_id) THEN 1 ELSE 0 END) AS frac_imaging,
+               avg(CASE WHEN EXISTS (SELECT 1 FROM specimens s WHERE s.patient_id = p.patient_id) THEN 1 ELSE 0 END) AS frac_sequencing,
+               avg(CASE WHEN EXISTS (SELECT 1 FROM notes s WHERE s.patient_id = p.patient_id) THEN 1 ELSE 0 END) AS frac_notes
+        FROM patients p GROUP BY ALL ORDER BY ALL""")
