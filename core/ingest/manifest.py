@@ -26,9 +26,9 @@ DOCUMENT_COLUMNS = ("file_name", "file_sha256", "patient_system", "patient_ident
 PANEL_DIR = PROJECT_ROOT / "data" / "panels"
 
 
-def panel_genes(panel_name: str, panel_dir: Path = PANEL_DIR) -> list[str]:
+def panel_genes(panel_name: str, panel_dir: Path | None = None) -> list[str]:
     """Genes of a named panel (one symbol per line, '#' comments allowed)."""
-    path = panel_dir / f"{panel_name}.txt"
+    path = (panel_dir or PANEL_DIR) / f"{panel_name}.txt"
     if not panel_name or "/" in panel_name or ".." in panel_name or not path.is_file():
         raise FileNotFoundError(f"unknown gene panel {panel_name!r}: add data/panels/{panel_name}.txt")
     genes = [ln.split("#")[0].strip() for ln in path.read_text().splitlines()]
