@@ -4,6 +4,8 @@ Pages never run SQL: they call these. Values are always bound parameters.
 """
 from __future__ import annotations
 
+import warnings
+
 import duckdb
 import polars as pl
 
@@ -41,8 +43,18 @@ EVIDENCE_VIEWS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
-    return con.execute(sql, params or []).pl()
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:
+    """Run a query and return every row as a polars frame.
+
+    DuckDB 2.0: ``con.sql(...)`` refuses to run while an earlier ``execute`` result is
+    unfinished, so we go through ``execute`` and drain it into Arrow.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "extra copy" notice: fine at our sizes
+        return pl.from_arrow(con.execute(sql, params or []).to_arrow_table())  # type: ignore[return-value]
+
+
+_df = frame
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
