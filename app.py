@@ -12,7 +12,10 @@ st.session_state.setdefault("mask_phi", True)
 st.session_state.setdefault("patient_id", None)
 
 PAGES = [
-    st.Page("pages/1_Patients.py", title="Patients", icon="🧾", default=True),
+    st.Page("pages/1_Agenda.py", title="Board agenda", icon="🗓️", default=True),
+    st.Page("pages/2_Patient.py", title="Patient evidence", icon="🧾"),
+    st.Page("pages/6_Present.py", title="Presentation mode", icon="🖥️"),
+    st.Page("pages/8_Data.py", title="Data & ingest", icon="🗄️"),
 ]
 
 nav = st.navigation(PAGES)

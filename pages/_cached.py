@@ -46,3 +46,62 @@ def patient_evidence(version: str, patient_id: str) -> pl.DataFrame:
 @st.cache_data(show_spinner=False)
 def timeline(version: str, patient_id: str) -> pl.DataFrame:
     return queries.timeline(cursor(), patient_id)
+
+
+@st.cache_resource(show_spinner=False)
+def board_writer():
+    """The process-wide single writer of the board store (decisions, audit)."""
+    return db.board_writer()
+
+
+@st.cache_data(show_spinner=False)
+def upcoming_meeting(version: str):
+    from core.board.agenda import upcoming_meeting as f
+
+    return f(cursor())
+
+
+@st.cache_data(show_spinner=False)
+def meetings(version: str) -> pl.DataFrame:
+    from core.board.agenda import meetings as f
+
+    return f(cursor())
+
+
+@st.cache_data(show_spinner=False)
+def agenda(version: str, meeting_id: str) -> pl.DataFrame:
+    from core.board.agenda import agenda as f
+
+    return f(cursor(), meeting_id)
+
+
+@st.cache_data(show_spinner=False)
+def case_summary(version: str, patient_id: str):
+    from core.board.case_summary import case_summary as f
+
+    return f(cursor(), patient_id)
+
+
+@st.cache_data(show_spinner=False)
+def variants(version: str, patient_id: str) -> pl.DataFrame:
+    return queries.variants(cursor(), patient_id)
+
+
+@st.cache_data(show_spinner=False)
+def tested_genes(version: str, patient_id: str) -> pl.DataFrame:
+    return queries.tested_genes(cursor(), patient_id)
+
+
+def open_source(table: str, sha: str, locator: str):
+    from core.evidence.source_view import open_source as f
+
+    return f(cursor(), table, sha, locator)
+
+
+def require_store() -> str:
+    """The store version, or stop the page with instructions."""
+    v = store_version()
+    if v is None:
+        st.error("No evidence store yet. Run `python -m core build-demo` (or `python -m core ingest PATH`).")
+        st.stop()
+    return v

@@ -181,3 +181,17 @@ class BoardWriter:
     def close(self) -> None:
         with self._lock:
             self._con.close()
+
+
+_WRITERS: dict[Path, BoardWriter] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def board_writer(root: Path | None = None) -> BoardWriter:
+    """The process-wide writer for the board store at ``root`` (DuckDB allows one per file and process)."""
+    path = board_path(root).resolve()
+    with _WRITERS_LOCK:
+        w = _WRITERS.get(path)
+        if w is None:
+            w = _WRITERS[path] = BoardWriter(path)
+        return w

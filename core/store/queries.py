@@ -187,3 +187,18 @@ def cohort_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                avg(CASE WHEN EXISTS (SELECT 1 FROM specimens s WHERE s.patient_id = p.patient_id) THEN 1 ELSE 0 END) AS frac_sequencing,
                avg(CASE WHEN EXISTS (SELECT 1 FROM notes s WHERE s.patient_id = p.patient_id) THEN 1 ELSE 0 END) AS frac_notes
         FROM patients p GROUP BY ALL ORDER BY ALL""")
+
+
+def imaging_instances(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataFrame:
+    """Every stored slice of a patient with its study date, ordered for a viewer."""
+    return _df(con, """SELECT i.study_uid, i.series_uid, i.sop_instance_uid, i.instance_number, i.file_path,
+                              i.window_center, i.window_width, s.study_description, s.observed_at AS study_date
+                       FROM imaging_instances i JOIN imaging_studies s USING (study_uid)
+                       WHERE i.patient_id = ? ORDER BY s.observed_at, i.series_uid, i.instance_number""", [patient_id])
+
+
+def lesion_sizes(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataFrame:
+    """Lesion long-axis size per study over time (for tracking growth and response)."""
+    return _df(con, """SELECT lesion_id, observed_at, long_axis_mm, short_axis_mm, margin, study_uid, sop_instance_uid,
+                              center_row, center_col, method, source_uri, locator
+                       FROM lesion_measurements WHERE patient_id = ? ORDER BY lesion_id, observed_at""", [patient_id])

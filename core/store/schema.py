@@ -170,7 +170,18 @@ TABLES_V1: tuple[Table, ...] = (
              C("cnv_call", "VARCHAR"), C("sv_partner", "VARCHAR"), C("vaf", "DOUBLE"), C("depth", "INTEGER"),
              C("alt_count", "INTEGER"), C("origin", "VARCHAR"), C("filter", "VARCHAR"),
              C("annotation_source", "VARCHAR"), C("actionability_level", "VARCHAR"),
-             C("actionability_note", "VARCHAR"), pk=("variant_id",)),
+             C("actionability_note", "VARCHAR"),
+             C("build_source", "VARCHAR"),  # where genome_build came from: vcf header / specimen manifest / maf NCBI_Build
+             pk=("variant_id",)),
+    # CIViC evidence items as loaded (knowledge, not patient evidence; see core/genomics/actionability.py)
+    Table("civic_evidence", (
+        C("civic_id", "VARCHAR"), C("gene", "VARCHAR"), C("variant_name", "VARCHAR"), C("evidence_type", "VARCHAR"),
+        C("evidence_direction", "VARCHAR"), C("evidence_level", "VARCHAR"), C("clinical_significance", "VARCHAR"),
+        C("disease_name", "VARCHAR"), C("doid", "VARCHAR"), C("drug_names", "VARCHAR"), C("drug_interaction_type", "VARCHAR"),
+        C("pubmed_id", "VARCHAR"), C("rating", "INTEGER"), C("alteration_type", "VARCHAR"), C("mapping_category", "VARCHAR"),
+        C("oncokb_level", "VARCHAR"), C("oncokb_level_other_indication", "VARCHAR"),
+        C("source_uri", "VARCHAR"), C("source_sha256", "VARCHAR"), C("ingested_at", "TIMESTAMP"), C("ingest_run_id", "VARCHAR"),
+    ), ("civic_id",)),
     evidence("tested_genes",
              C("specimen_id", "VARCHAR"), C("gene", "VARCHAR"), C("panel_name", "VARCHAR"),
              pk=("specimen_id", "gene")),

@@ -1,0 +1,45 @@
+"""Session fixtures: one small demo store built once through the real CLI path."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+ARTIFACTS = ROOT / "test-artifacts"
+DEMO_PATIENTS = int(os.environ.get("TB_TEST_PATIENTS", "60"))
+
+
+@pytest.fixture(scope="session")
+def demo_env(tmp_path_factory) -> dict[str, str]:
+    """Environment pointing at a small demo store (built once per session with `build-demo`)."""
+    base = tmp_path_factory.mktemp("demo")
+    env = {"TB_STORE_DIR": str(base / "store"), "TB_DEMO_DIR": str(base / "demo"),
+           "TB_MODELS_DIR": str(base / "models")}
+    full = {**os.environ, **env}
+    r = subprocess.run([sys.executable, "-m", "core", "build-demo", "--patients", str(DEMO_PATIENTS), "--seed", "11"],
+                       cwd=ROOT, env=full, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return env
+
+
+@pytest.fixture
+def demo_store(demo_env, monkeypatch):
+    """Point core at the demo store for the duration of a test; yields a read-only connection."""
+    for k, v in demo_env.items():
+        monkeypatch.setenv(k, v)
+    from core.store import db
+
+    con = db.connect_readonly()
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
