@@ -13,9 +13,9 @@ st.session_state.setdefault("patient_id", None)
 
 PAGES = [
     st.Page("pages/1_Agenda.py", title="Board agenda", icon="🗓️", default=True),
-    st.Page("pages/2_Patient.py", title="Patient evidence", icon="🧾"),
-    st.Page("pages/6_Present.py", title="Presentation mode", icon="🖥️"),
-    st.Page("pages/8_Data.py", title="Data & ingest", icon="🗄️"),
+    st.Page("pages/2_Patient.py", title="Patient evidence", icon="🧾", url_path="patient"),
+    st.Page("pages/6_Present.py", title="Presentation mode", icon="🖥️", url_path="present"),
+    st.Page("pages/8_Data.py", title="Data & ingest", icon="🗄️", url_path="data"),
 ]
 
 nav = st.navigation(PAGES)
