@@ -40,6 +40,10 @@ with tabs[0]:
             st.error(f"Discrepancy ({d.get('kind')}): {d.get('description')}")
         for t in s.triggers:
             st.warning(f"Review trigger — {t.get('trigger')}: {t.get('reason')}")
+        if st.button("Export case summary (HTML + PDF)", key="export_case"):
+            from pages._export import case_downloads
+
+            case_downloads(pid, masked=mask)
 with tabs[1]:
     tl = c.timeline(version, pid)
     st.plotly_chart(timeline_figure(tl), width="stretch", key="timeline")
