@@ -1,4 +1,4 @@
-"""Tumor-board evidence dashboard: navigation, session defaults and the sidebar. No logic here."""
+"""Tumor-board evidence dashboard: login, navigation by role and the sidebar. No logic here."""
 from __future__ import annotations
 
 import logging
@@ -8,20 +8,31 @@ import streamlit as st
 st.set_page_config(page_title="Tumor board evidence", page_icon="🩺", layout="wide")
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+from pages._auth import logout, require_login  # noqa: E402  (after set_page_config)
+from pages._cached import store_version  # noqa: E402
+
 st.session_state.setdefault("mask_phi", True)
 st.session_state.setdefault("patient_id", None)
+user = require_login()
 
 PAGES = [
     st.Page("pages/1_Agenda.py", title="Board agenda", icon="🗓️", default=True),
     st.Page("pages/2_Patient.py", title="Patient evidence", icon="🧾", url_path="patient"),
     st.Page("pages/6_Present.py", title="Presentation mode", icon="🖥️", url_path="present"),
-    st.Page("pages/8_Data.py", title="Data & ingest", icon="🗄️", url_path="data"),
 ]
+if user.can("admin"):
+    PAGES.append(st.Page("pages/8_Data.py", title="Data & ingest", icon="🗄️", url_path="data"))
 
 nav = st.navigation(PAGES)
 with st.sidebar:
-    from pages._cached import store_version
-
-    st.toggle("Mask PHI", key="mask_phi", help="Hide names, MRNs, birth dates and free text")
+    st.markdown(f"**{user.username}** · {user.role}")
+    if user.can("view_phi"):
+        st.toggle("Mask PHI", key="mask_phi", help="Hide names, MRNs, birth dates and free text")
+    else:
+        st.session_state["mask_phi"] = True
+        st.caption("PHI masked for your role")
     st.caption(f"Store version: {store_version() or 'none — run `python -m core build-demo`'}")
+    if st.button("Sign out", key="sign_out"):
+        logout()
+        st.rerun()
 nav.run()

@@ -8,6 +8,7 @@ from core.governance.masking import display_name
 from core.ui.figures import timeline_figure
 from pages import _cached as c
 from pages import _widgets as w
+from pages._auth import audit_unmasked_view, current_user
 
 version = c.require_store()
 mask = st.session_state.get("mask_phi", True)
@@ -17,6 +18,9 @@ qp = st.query_params.get("patient")
 default = qp if qp in ids else st.session_state.get("patient_id")
 pid = st.selectbox("Patient", ids, index=ids.index(default) if default in ids else 0, key="patient_select")
 st.session_state["patient_id"] = pid
+user = current_user()
+if not mask and user is not None:
+    audit_unmasked_view(user, pid)
 
 row = c.patient(version, pid)
 s = c.case_summary(version, pid)

@@ -8,6 +8,7 @@ from core.board.navigation import neighbour
 from pages import _cached as c
 from pages import _decision_form, _imaging
 from pages import _widgets as w
+from pages._auth import current_user
 
 version = c.require_store()
 st.markdown("""<style>
@@ -56,7 +57,11 @@ with right:
     for d in s.discrepancies:
         st.error(f"⚠️ {d.get('description')}")
 st.divider()
-_decision_form.render(meeting_id, pid, s, user=st.session_state.get("user", "demo"))
+user = current_user()
+if user is not None and user.can("decide"):
+    _decision_form.render(meeting_id, pid, s, user=user.username)
+else:
+    st.caption("Sign in as an oncologist to record the board's decision.")
 
 # Arrow keys click the Previous / Next buttons (the component runs in a same-origin iframe).
 components.html("""<script>

@@ -10,8 +10,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("[0-9]_*.py"))
 
 
-def _app(page: str | None = None) -> AppTest:
+def _app(page: str | None = None, role: str = "oncologist") -> AppTest:
+    import time
+
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["user"] = role
+    at.session_state["role"] = role
+    at.session_state["last_activity"] = time.time()
     if page:
         at.switch_page(f"pages/{page}")
     return at
@@ -60,3 +65,19 @@ def test_decision_capture_writes_decision_snapshot_and_audit(demo_store, demo_en
         assert b.execute("SELECT count(*) FROM audit_log WHERE action = 'decision.record'").fetchone()[0] >= 1
     finally:
         b.close()
+
+
+def test_login_form_and_roles(demo_store):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    assert any("sign in" in t.value.lower() for t in at.title)
+    at.text_input(key="login_user").input("viewer")
+    at.text_input(key="login_password").input("wrong-password")
+    at.button[0].click().run()
+    assert any("wrong password" in e.value for e in at.error)
+    at.text_input(key="login_user").input("viewer")
+    at.text_input(key="login_password").input("viewer-demo")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["role"] == "board viewer" and at.session_state["mask_phi"] is True
+    assert not [t for t in at.toggle if t.key == "mask_phi"]  # a viewer cannot unmask
