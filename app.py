@@ -22,6 +22,7 @@ PAGES = [
 ]
 if user.can("admin"):
     PAGES.append(st.Page("pages/8_Data.py", title="Data & ingest", icon="🗄️", url_path="data"))
+    PAGES.append(st.Page("pages/9_Audit.py", title="Audit log", icon="🔏", url_path="audit"))
 
 nav = st.navigation(PAGES)
 with st.sidebar:
