@@ -67,7 +67,7 @@ def open_source(con: duckdb.DuckDBPyConnection, table: str, source_sha256: str, 
         return SourceView("dicom", uri, locator, file_path=path,
                           intact=_intact(Path(path), source_sha256) if path and table == "imaging_instances" else None)
     if table == "fhir_resources" or (table in ("conditions", "biomarkers", "treatments", "labs", "outcomes", "variants",
-                                               "specimens") and "/" in locator and not LINE_RE.match(locator)):
+                                               "specimens", "clinical_observations") and "/" in locator and not LINE_RE.match(locator)):
         res = con.execute("SELECT json FROM fhir_resources WHERE source_sha256 = ? AND locator = ? LIMIT 1",
                           [source_sha256, locator]).fetchone()
         if res:

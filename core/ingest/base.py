@@ -74,6 +74,13 @@ class Ingester(Protocol):
     def ingest(self, ctx: IngestContext, src: SourceFile) -> None: ...
 
 
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+    """First row or None, draining the result (DuckDB 2.0 keeps a half-read result open and then
+    refuses ``register``/``sql`` on that connection)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
 def stable_id(*parts: object) -> str:
     """Deterministic id from its parts: re-ingesting the same bytes yields the same ids."""
     h = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
@@ -140,8 +147,8 @@ class IngestContext:
         value = (value or "").strip()
         if not value:
             raise IngestError(src.uri, "patient identifier", "no patient identifier: cannot link this source to a patient")
-        row = self.con.execute("SELECT patient_id FROM patient_identifiers WHERE system = ? AND value = ?",
-                               [system, value]).fetchone()
+        row = first_row(self.con, "SELECT patient_id FROM patient_identifiers WHERE system = ? AND value = ?",
+                        [system, value])
         if row:
             return row[0]
         pending = self._pending_identifiers.get((system, value))

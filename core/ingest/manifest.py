@@ -17,7 +17,7 @@ import io
 from pathlib import Path
 
 from core.config import PROJECT_ROOT
-from core.ingest.base import IngestContext, IngestError, SourceFile, parse_date, stable_id
+from core.ingest.base import IngestContext, first_row, IngestError, SourceFile, parse_date, stable_id
 from core.store.schema import Modality
 
 SPECIMEN_COLUMNS = ("sample_id", "specimen_id", "patient_system", "patient_identifier", "specimen_type",
@@ -96,7 +96,7 @@ class ManifestIngester:
             raise IngestError(src.uri, f"{loc}, panel_name", str(e)) from e
         prov = ctx.provenance(src, INGESTER, patient_id=pid, modality=Modality.GENOMICS, locator=loc,
                               observed_at=collected)
-        exists = ctx.con.execute("SELECT patient_id FROM specimens WHERE specimen_id = ?", [specimen_id]).fetchone()
+        exists = first_row(ctx.con, "SELECT patient_id FROM specimens WHERE specimen_id = ?", [specimen_id])
         if exists and exists[0] != pid:
             raise IngestError(src.uri, loc, "specimen_id already belongs to another patient (identifier collision)")
         ctx.add("specimens", {**prov, "specimen_id": specimen_id, "sample_id": sample,

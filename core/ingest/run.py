@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from core.ingest.base import IngestContext, IngestError, Ingester, SourceFile, iter_files, new_run_id
+from core.ingest.base import IngestContext, first_row, IngestError, Ingester, SourceFile, iter_files, new_run_id
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +19,7 @@ FORMAT_MODULES = (
     "core.ingest.manifest",
     "core.ingest.fhir",
     "core.ingest.dicom",
+    "core.ingest.annotations",
     "core.ingest.notes",
     "core.ingest.vcf",
     "core.ingest.maf",
@@ -65,7 +66,7 @@ def detect(path: Path, registry: list[Ingester]) -> Ingester | None:
 def pseudonym_key(con: duckdb.DuckDBPyConnection, seed: str | None = None) -> bytes:
     """The store's secret for pseudonymous ids, created once (from ``seed`` for reproducible demos)."""
     con.execute("CREATE TABLE IF NOT EXISTS store_secrets (name VARCHAR PRIMARY KEY, value VARCHAR)")
-    row = con.execute("SELECT value FROM store_secrets WHERE name = 'pseudonym_key'").fetchone()
+    row = first_row(con, "SELECT value FROM store_secrets WHERE name = 'pseudonym_key'")
     if row:
         return bytes.fromhex(row[0])
     import hashlib
@@ -118,7 +119,7 @@ def _ingest_one(ctx: IngestContext, ing: Ingester, path: Path, summary: IngestSu
         summary.failed += 1
         summary.errors.append(err)
         return
-    done = con.execute("SELECT 1 FROM sources WHERE source_sha256 = ? AND kind = ?", [src.sha256, ing.kind]).fetchone()
+    done = first_row(con, "SELECT 1 FROM sources WHERE source_sha256 = ? AND kind = ?", [src.sha256, ing.kind])
     if done:
         summary.skipped += 1
         return

@@ -38,6 +38,9 @@ EVIDENCE_VIEWS: tuple[tuple[str, str, str, str], ...] = (
     ("specimens", "specimen", "'specimen ' || coalesce(specimen_type, '') || ', panel ' || coalesce(panel_name, '?')", "panel_name"),
     ("labs", "lab", "name || ' ' || coalesce(CAST(value_num AS VARCHAR), value_text, '') || coalesce(' ' || unit, '')",
      "coalesce(CAST(value_num AS VARCHAR), value_text)"),
+    ("clinical_observations", "clinical",
+     "name || ': ' || coalesce(value_text, CAST(value_num AS VARCHAR), '') || coalesce(' ' || unit, '')",
+     "coalesce(value_text, CAST(value_num AS VARCHAR))"),
     ("treatments", "treatment", "kind || ': ' || name || coalesce(' (line ' || line || ')', '')", "name"),
     ("outcomes", "outcome", "event || coalesce(': ' || value_text, '')", "event"),
 )
@@ -128,7 +131,7 @@ def patient_evidence(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.Data
 TRACK_OF_TABLE = {
     "conditions": "status", "outcomes": "status", "imaging_studies": "imaging", "lesion_measurements": "imaging",
     "notes": "notes", "note_events": "note events", "variants": "specimen / genomics", "specimens": "specimen / genomics",
-    "biomarkers": "specimen / genomics", "labs": "lab test", "treatments": "treatment",
+    "biomarkers": "specimen / genomics", "labs": "lab test", "clinical_observations": "clinical", "treatments": "treatment",
 }
 
 

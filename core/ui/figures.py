@@ -4,9 +4,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-TRACK_ORDER = ["status", "treatment", "lab test", "imaging", "specimen / genomics", "notes", "note events"]
+TRACK_ORDER = ["status", "treatment", "clinical", "lab test", "imaging", "specimen / genomics", "notes", "note events"]
 TRACK_COLOURS = {
-    "status": "#E31A1C", "treatment": "#33A02C", "lab test": "#FF7F00", "imaging": "#1F78B4",
+    "status": "#E31A1C", "treatment": "#33A02C", "clinical": "#A6761D", "lab test": "#FF7F00", "imaging": "#1F78B4",
     "specimen / genomics": "#6A3D9A", "notes": "#737373", "note events": "#B15928", "other": "#999999",
 }
 BIG_FONT = 18

@@ -56,7 +56,8 @@ def test_reingest_is_idempotent_and_patient_ids_are_pseudonyms(con, tmp_path):
     assert (s1.ingested, s2.skipped) == (1, 1)
     assert con.execute("SELECT count(*) FROM document_links").fetchone()[0] == 1
     pid = con.execute("SELECT patient_id FROM patients").fetchone()[0]
-    assert "77" not in pid and pid.startswith("PT")
+    assert pid.startswith("PT") and len(pid) == 12 and "MRN-77" not in pid
+    assert con.execute("SELECT value FROM patient_identifiers WHERE patient_id = ?", [pid]).fetchone()[0] == "MRN-77"
 
 
 def test_missing_columns_is_a_clear_error(con, tmp_path):
