@@ -247,17 +247,29 @@ def parse_date(text: str | None) -> datetime | None:
         raise ValueError(f"unparseable date ({len(text)} characters)") from e
 
 
-def iter_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into their files, sorted for deterministic runs; refuses missing paths."""
+def iter_files(paths: Iterable[Path], *, with_refused: bool = False):
+    """Expand folders into their files, sorted for deterministic runs; refuses missing paths.
+
+    A file inside a folder whose real path lies outside that folder (a symlink escaping it)
+    is refused, never followed: returned in the second list when ``with_refused``.
+    """
     out: list[Path] = []
+    refused: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith(".")))
+            root = p.resolve()
+            for q in sorted(p.rglob("*")):
+                if q.name.startswith(".") or not q.is_file():
+                    continue
+                if root not in q.resolve().parents:
+                    refused.append(q)
+                    continue
+                out.append(q)
         elif p.is_file():
             out.append(p)
         else:
             raise FileNotFoundError(f"no such file or folder: {p}")
-    return out
+    return (out, refused) if with_refused else out
 
 
 def new_run_id() -> str:

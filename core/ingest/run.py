@@ -86,9 +86,15 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, comma
     ``ingest_errors`` and the batch goes on.
     """
     registry = ingesters()
-    files = iter_files(paths)
+    files, refused = iter_files(paths, with_refused=True)
     ctx = IngestContext(con=con, run_id=new_run_id(), pseudonym_key=pseudonym_key(con, seed))
     summary = IngestSummary(run_id=ctx.run_id)
+    for p in refused:
+        err = IngestError(str(p), "path", "refused: the file's real path lies outside the folder being ingested "
+                                          "(symlink escape)", error_type="PathTraversal")
+        ctx.error(None, err)
+        summary.failed += 1
+        summary.errors.append(err)
     con.execute("INSERT INTO ingest_runs VALUES (?, ?, NULL, ?, 0, 0, 0)", [ctx.run_id, ctx.now, command])
 
     planned: list[tuple[int, Path, Ingester]] = []
