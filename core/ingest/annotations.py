@@ -16,7 +16,7 @@ import io
 import math
 from pathlib import Path
 
-from core.ingest.base import MRN_SYSTEM, IngestContext, IngestError, SourceFile, parse_date, stable_id
+from core.ingest.base import MRN_SYSTEM, IngestContext, IngestError, SourceFile, first_row, parse_date, stable_id
 from core.store.schema import Modality
 
 ANNOTATION_COLUMNS = ("mrn", "study_uid", "sop_instance_uid", "lesion_id", "long_axis_mm", "short_axis_mm",
@@ -54,9 +54,6 @@ class LesionAnnotationIngester:
                 self._row(ctx, src, row, loc, study_dates)
             except IngestError as e:
                 ctx.error(src, e)
-        # link_patient() leaves a fetchone() result open when the MRN is known; DuckDB then refuses
-        # the register() of the row flush, so finish it here.
-        ctx.con.execute("SELECT 1").fetchall()
 
     def _row(self, ctx: IngestContext, src: SourceFile, row: dict[str, str], loc: str,
              study_dates: dict[str, tuple[str, object] | None]) -> None:
@@ -84,9 +81,8 @@ class LesionAnnotationIngester:
                                        f"expected one of {KNOWN_MARGINS}", severity="warning"))
         study_uid = row["study_uid"]
         if study_uid not in study_dates:
-            found = ctx.con.execute(  # fetchall: an unfinished result would block the row flush
-                "SELECT patient_id, observed_at FROM imaging_studies WHERE study_uid = ?", [study_uid]).fetchall()
-            study_dates[study_uid] = found[0] if found else None
+            study_dates[study_uid] = first_row(
+                ctx.con, "SELECT patient_id, observed_at FROM imaging_studies WHERE study_uid = ?", [study_uid])
         known = study_dates[study_uid]
         if known is not None and known[0] != pid:
             raise IngestError(src.uri, f"{loc}, study_uid",

@@ -121,8 +121,38 @@ class IngestContext:
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         schema.check_identifier(table)
+        if self._batch_keys is not None:
+            self._check_batch_conflict(table, row)
         self._rows[table].append(row)
-        self.tally.rows += 1
+        if table != "sources":
+            self.tally.rows += 1
+
+    # ---- batches of files in one transaction -------------------------------------------
+    _batch_keys: dict | None = None
+    current_source: SourceFile | None = None
+    attempt: int = 0  # bumped on every rollback: per-run memos in ingesters key on (run_id, attempt)
+    ONE_SOURCE_TABLES = ("imaging_instances", "notes")
+
+    def begin_batch(self) -> None:
+        self._batch_keys = {}
+
+    def end_batch(self) -> None:
+        self._batch_keys = None
+        self.current_source = None
+
+    def _check_batch_conflict(self, table: str, row: dict[str, Any]) -> None:
+        """Two files of one batch claiming one key for different patients (or one slice twice) must not be
+        silently merged by INSERT OR IGNORE: raise, so the batch is replayed file by file."""
+        t = schema.EVIDENCE_TABLES.get(table)
+        if t is None or not t.primary_key or "patient_id" not in row:
+            return
+        key = (table, *(row.get(k) for k in t.primary_key))
+        prev = self._batch_keys.get(key)
+        who = (row.get("patient_id"), row.get("source_sha256"))
+        if prev is None:
+            self._batch_keys[key] = who
+        elif prev[0] != who[0] or (table in self.ONE_SOURCE_TABLES and prev[1] != who[1]):
+            raise RuntimeError(f"batch key conflict in {table}")
 
     def error(self, src: SourceFile | None, err: IngestError) -> None:
         """Record a bad record (or a warning) without stopping the file."""

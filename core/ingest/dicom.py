@@ -32,9 +32,10 @@ from typing import Any
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
-from core.ingest.base import MRN_SYSTEM, IngestContext, IngestError, SourceFile
+from core.ingest.base import MRN_SYSTEM, IngestContext, IngestError, SourceFile, first_row
 from core.store.schema import Modality
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class _Header:
 
 def _first_float(value: Any) -> float | None:
     """First value of a (possibly multi-valued) DS/IS as a finite float."""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+    if isinstance(value, (list, tuple, MultiValue)):
         if len(value) == 0:
             return None
         value = value[0]
@@ -194,6 +195,11 @@ class DicomIngester:
     version = "1.0"
     priority = 20
 
+    def __init__(self) -> None:
+        # patients whose demographics this run already filled: a series has many files, one is enough
+        self._run_id: str | None = None
+        self._demographics_done: set[str] = set()
+
     def detect(self, path: Path, head: bytes) -> bool:
         return head[128:132] == b"DICM" or path.suffix.lower() == ".dcm"
 
@@ -210,7 +216,8 @@ class DicomIngester:
             if pixel_problem is not None and pixel_problem.severity == "error":
                 raise pixel_problem
             h = _Header(ds, src)
-            self._ingest_header(ctx, src, h)
+            pid = self._ingest_header(ctx, src, h)
+        self._demographics_done.add(pid)  # only once the file went through
         for w in h.warnings + ([pixel_problem] if pixel_problem is not None else []):
             ctx.error(src, w)
         n_value_warnings = sum(1 for w in caught if "pydicom" in (w.filename or ""))
@@ -219,7 +226,8 @@ class DicomIngester:
                                        "(non-conforming values; text withheld because it may quote PHI)",
                                        error_type="DicomValueWarning", severity="warning"))
 
-    def _ingest_header(self, ctx: IngestContext, src: SourceFile, h: _Header) -> None:
+    def _ingest_header(self, ctx: IngestContext, src: SourceFile, h: _Header) -> str:
+        """Rows for one instance (and its study / series when new); returns the patient_id."""
         sop_uid = h.get("SOPInstanceUID")
         if not sop_uid:
             raise IngestError(src.uri, where("SOPInstanceUID"), "no SOP Instance UID: not a DICOM instance "
@@ -229,24 +237,24 @@ class DicomIngester:
             if not v:
                 raise IngestError(src.uri, where(kw), f"no {kw}: cannot place the instance in a study")
         pid = self._link(ctx, src, h)
-        con = ctx.con
-        # fetchall, not fetchone: DuckDB refuses register() while a result is unfinished
-        dup = con.execute("SELECT source_uri FROM imaging_instances WHERE sop_instance_uid = ?", [sop_uid]).fetchall()
-        if dup:
+        # one statement for the three look-ups: DuckDB's per-statement overhead dominates small files
+        dup, study_pid, has_series = first_row(ctx.con, (
+            "SELECT (SELECT source_uri FROM imaging_instances WHERE sop_instance_uid = ?), "
+            "(SELECT patient_id FROM imaging_studies WHERE study_uid = ?), "
+            "EXISTS (SELECT 1 FROM imaging_series WHERE series_uid = ?)"), [sop_uid, study_uid, series_uid])
+        if dup is not None:
             raise IngestError(src.uri, where("SOPInstanceUID"),
-                              f"duplicate SOP Instance UID: already ingested from {dup[0][0]}; this file is not ingested",
+                              f"duplicate SOP Instance UID: already ingested from {dup}; this file is not ingested",
                               error_type="DuplicateSOPInstanceUID")
-        study = con.execute("SELECT patient_id FROM imaging_studies WHERE study_uid = ?", [study_uid]).fetchall()
-        if study and study[0][0] != pid:
+        if study_pid is not None and study_pid != pid:
             raise IngestError(src.uri, where("StudyInstanceUID"),
                               "StudyInstanceUID already belongs to another patient (identifier collision)",
                               error_type="IdentifierCollision")
-        has_series = con.execute("SELECT 1 FROM imaging_series WHERE series_uid = ?", [series_uid]).fetchall()
 
         modality = h.get("Modality")
         prov = ctx.provenance(src, INGESTER, patient_id=pid, modality=Modality.IMAGING, locator=sop_uid,
                               observed_at=observed_at(h))
-        if not study:
+        if study_pid is None:
             ctx.add("imaging_studies", {**prov, "study_uid": study_uid, "accession_number": h.get("AccessionNumber"),
                                         "study_description": h.get("StudyDescription"), "dicom_modality": modality})
         if not has_series:
@@ -255,7 +263,7 @@ class DicomIngester:
                                        "series_description": h.get("SeriesDescription")})
         ctx.add("imaging_instances", {
             **prov, "sop_instance_uid": sop_uid, "series_uid": series_uid, "study_uid": study_uid,
-            "sop_class_uid": h.get("SOPClassUID"), "instance_number": h.get("InstanceNumber", lambda v: int(v)),
+            "sop_class_uid": h.get("SOPClassUID"), "instance_number": h.get("InstanceNumber", int),
             "rows": h.get("Rows", int), "columns": h.get("Columns", int),
             "pixel_spacing_mm": h.get("PixelSpacing", _first_float),  # row spacing (the first value)
             "slice_thickness_mm": h.get("SliceThickness", _first_float),
@@ -264,6 +272,7 @@ class DicomIngester:
             "dicom_patient_name": h.get("PatientName"), "dicom_patient_id": h.get("PatientID"),
             "dicom_birth_date": h.get("PatientBirthDate"), "file_path": src.uri,
         })
+        return pid
 
     def _link(self, ctx: IngestContext, src: SourceFile, h: _Header) -> str:
         """Patient index entry for PatientID + IssuerOfPatientID; fills empty demographics."""
@@ -278,6 +287,10 @@ class DicomIngester:
                                           f"no IssuerOfPatientID: PatientID linked in system {NO_ISSUER_SYSTEM}; "
                                           "IDs from different issuers could collide", severity="warning"))
         pid = ctx.link_patient(issuer, patient_id_value, src)
+        if self._run_id != (ctx.run_id, ctx.attempt):  # a rolled-back batch resets the memo
+            self._run_id, self._demographics_done = (ctx.run_id, ctx.attempt), set()
+        if pid in self._demographics_done:
+            return pid
         name = h.get("PatientName", lambda v: v)
         ctx.update_patient(
             pid,

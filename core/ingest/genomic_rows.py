@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
@@ -117,6 +117,6 @@ def add_variant(ctx: IngestContext, src: SourceFile, ingester: Ingester, link: S
                     call.hugo_symbol, call.variant_category)
     prov = ctx.provenance(src, ingester, patient_id=link.patient_id, modality=Modality.GENOMICS, locator=locator,
                           observed_at=link.collected_at)
-    ctx.add("variants", {**prov, **asdict(call), "variant_id": vid, "specimen_id": link.specimen_id,
+    ctx.add("variants", {**prov, **vars(call), "variant_id": vid, "specimen_id": link.specimen_id,
                          "sample_id": link.sample_id, "actionability_level": act.level,
                          "actionability_note": act.note})

@@ -83,23 +83,28 @@ class LabsIngester:
         missing = [c for c in REQUIRED if c not in cols]
         if missing:
             raise IngestError(src.uri, "line 1", f"lab export header lacks columns {missing}")
+        links: dict[tuple[str, str], str] = {}  # one patient-index lookup per patient, not per row
         for row in reader:
             loc = f"line {reader.line_num}"
             clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
             try:
-                self._row(ctx, src, clean, loc)
+                self._row(ctx, src, clean, loc, links)
             except IngestError as e:
                 ctx.error(src, e)
 
-    def _row(self, ctx: IngestContext, src: SourceFile, row: dict[str, str], loc: str) -> None:
+    def _row(self, ctx: IngestContext, src: SourceFile, row: dict[str, str], loc: str,
+             links: dict[tuple[str, str], str]) -> None:
         for col in REQUIRED:
             if not row.get(col):
                 raise IngestError(src.uri, f"{loc}, {col}", f"empty {col}")
         system = row.get("patient_system") or MRN_SYSTEM
-        try:
-            pid = ctx.link_patient(system, row["mrn"], src)
-        except IngestError as e:
-            raise IngestError(src.uri, f"{loc}, mrn", e.reason) from e
+        key = (system, row["mrn"])
+        pid = links.get(key)
+        if pid is None:
+            try:
+                pid = links[key] = ctx.link_patient(system, row["mrn"], src)
+            except IngestError as e:
+                raise IngestError(src.uri, f"{loc}, mrn", e.reason) from e
         loinc = row["loinc"]
         if not _LOINC.match(loinc):
             ctx.error(src, IngestError(src.uri, f"{loc}, loinc", "not a LOINC code (digits-check digit); kept as written",

@@ -10,10 +10,6 @@ lines counted).
 from __future__ import annotations
 
 import logging
-import math
-import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,14 +24,14 @@ from core.genomics.builds import normalise_build, normalise_chrom
 from core.genomics.consequences import maf_classification
 from core.genomics.structural import GENE_KEYS, PARTNER_KEYS, StructuralCall, VariantCategory, classify
 from core.ingest.base import IngestContext, IngestError, SourceFile, stable_id
-from core.ingest.genomic_rows import (SampleLink, VariantCall, add_variant, is_normal_name, patient_oncotree,
-                                      resolve_sample)
-from core.ingest.vcf_lines import VcfHeader, check_line, htslib_quiet, parse_header, read_lines
+from core.ingest.genomic_rows import (SampleLink, VariantCall, add_variant, find_sample, is_normal_name,
+                                      patient_oncotree, resolve_sample)
+from core.ingest.vcf_lines import VcfHeader, check_line, parse_header, read_lines, records
+from core.ingest.vcf_values import cell, counts, msi_label, number
 from core.store.schema import Modality
 
 logger = logging.getLogger(__name__)
 
-MISSING_INT = np.iinfo(np.int32).min        # htslib missing value in integer FORMAT arrays
 FUSION_DRIVERS = frozenset({"ALK", "ROS1", "RET", "NTRK1", "NTRK2", "NTRK3", "FGFR1", "FGFR2", "FGFR3", "BRAF",
                             "NRG1", "MET", "EGFR", "ERBB2", "ABL1", "PDGFRA", "PDGFRB", "JAK2", "NUTM1"})
 
@@ -78,7 +74,7 @@ class VcfIngester:
                 good.append(i)
         n_data = len(lines) - header.chrom_line
         origin = "somatic" if any(is_normal_name(s) for s in header.samples) else None
-        for lineno, rec in _records(ctx, src, lines, header, good, clean=len(good) == n_data):
+        for lineno, rec in records(ctx, src, lines, header, good, clean=len(good) == n_data):
             self._record(ctx, src, header, tumours, lineno, rec, lines[lineno - 1], origin)
         self._biomarkers(ctx, src, header, tumours)
 
@@ -101,6 +97,10 @@ class VcfIngester:
                 continue
             build, how = self._build(ctx, src, header, link)
             out.append(TumourSample(col, link, build, how, patient_oncotree(ctx.con, link.patient_id)))
+        if not out and all(is_normal_name(n) or _is_normal_specimen(ctx, n) for n in header.samples):
+            ctx.error(src, IngestError(src.uri, loc, "every sample column is a normal (by name or manifest "
+                                       "specimen_type); no tumour variants to store", error_type="NoTumourSample",
+                                       severity="warning"))
         return out
 
     def _build(self, ctx: IngestContext, src: SourceFile, header: VcfHeader,
@@ -127,36 +127,41 @@ class VcfIngester:
         alts: list[str] = rec.ALT
         if not alts:
             return
-        filt = raw.split("\t", 7)[6]
-        filt = None if filt == "." else filt
+        cols = raw.split("\t", 8)
+        filt = None if cols[6] == "." else cols[6]
+        info_text = cols[7]  # cyvcf2's INFO.get costs ~5 us even for an absent key: look at the text first
         info = rec.INFO
-        svtype = info.get("SVTYPE")
-        info_cn = _number(info.get("CN"))
-        partner_info = _first_info(info, PARTNER_KEYS)
-        genes_info = _gene_list(_first_info(info, GENE_KEYS))
-        rec_origin = "somatic" if info.get("SOMATIC") else ("germline" if info.get("GERMLINE") else origin)
-        gts = _genotypes(rec, len(header.samples))
-        ad, dp, af = _fmt(rec, "AD"), _fmt(rec, "DP"), _fmt(rec, "AF")
-        fmt_cn = _fmt(rec, "CN")
+        svtype = info.get("SVTYPE") if "SVTYPE" in info_text else None
+        info_cn = number(info.get("CN")) if "CN" in info_text else None
+        rec_origin = ("somatic" if "SOMATIC" in info_text and info.get("SOMATIC") else
+                      "germline" if "GERMLINE" in info_text and info.get("GERMLINE") else origin)
+        keys = rec.FORMAT  # cyvcf2 builds this list on every access: read it once
+        gts = [g[:-1] for g in rec.genotypes] if "GT" in keys else None
+        ad, dp, af = _fmt(rec, keys, "AD"), _fmt(rec, keys, "DP"), _fmt(rec, keys, "AF")
+        fmt_cn = _fmt(rec, keys, "CN")
+        chrom = normalise_chrom(rec.CHROM)
+        locator = f"line {lineno}"
         for ai, alt in enumerate(alts, start=1):
-            ann = self._annotation(header, info, rec.REF, alt, alts)
+            ann = (self._annotation(header, info, rec.REF, alt, alts)
+                   if header.annotation and header.annotation in info_text else None)
             fusion = ann is not None and bool(set(ann.consequences) & FUSION_TERMS)
             for t in tumours:
                 gt = gts[t.column] if gts is not None else None
-                cn = info_cn if info_cn is not None else _cell(fmt_cn, t.column, 0)
+                cn = info_cn if info_cn is not None else cell(fmt_cn, t.column, 0)
                 sv = classify(alt, svtype, cn, fusion)
                 if not _called(gt, ai, structural=sv is not None):
                     continue
-                depth, alt_count, vaf = _counts(ad, dp, af, t.column, ai)
+                depth, alt_count, vaf = counts(ad, dp, af, t.column, ai)
                 base = dict(filter=filt, origin=rec_origin, depth=depth, alt_count=alt_count, vaf=vaf,
                             genome_build=t.build, build_source=t.build_source)
                 if sv is None:
-                    call = self._small_variant(normalise_chrom(rec.CHROM), rec.POS, rec.REF, alt, ann, t.build, base)
-                    add_variant(ctx, src, INGESTER, t.link, call, f"line {lineno}", t.oncotree)
+                    call = self._small_variant(chrom, rec.POS, rec.REF, alt, ann, t.build, base)
+                    add_variant(ctx, src, INGESTER, t.link, call, locator, t.oncotree)
                 else:
-                    for call in self._structural(normalise_chrom(rec.CHROM), rec.POS, rec.REF, alt, sv, ann,
-                                                 genes_info, partner_info, base):
-                        add_variant(ctx, src, INGESTER, t.link, call, f"line {lineno}", t.oncotree)
+                    genes = _gene_list(_first_info(info, GENE_KEYS))
+                    for call in self._structural(chrom, rec.POS, rec.REF, alt, sv, ann, genes,
+                                                 _first_info(info, PARTNER_KEYS), base):
+                        add_variant(ctx, src, INGESTER, t.link, call, locator, t.oncotree)
 
     def _annotation(self, header: VcfHeader, info: Any, ref: str, alt: str, alts: list[str]) -> Annotation | None:
         key = header.annotation
@@ -173,18 +178,19 @@ class VcfIngester:
     def _small_variant(self, chrom: str, pos: int, ref: str, alt: str, ann: Annotation | None, build: str | None,
                        base: dict[str, Any]) -> VariantCall:
         m = vcf_to_maf(pos, ref, alt)
-        call = VariantCall(chrom=chrom, pos=m.start, ref=m.ref, alt=m.alt, variant_type=m.variant_type, **base)
         if ann is not None:
-            return replace(call, hugo_symbol=ann.gene,
-                           variant_classification=maf_classification(ann.consequence, m.variant_type, m.inframe),
-                           hgvsc=ann.hgvsc, hgvsp=ann.hgvsp, protein_change=ann.protein_change, exon=ann.exon,
-                           annotation_source=ann.source)
+            return VariantCall(chrom=chrom, pos=m.start, ref=m.ref, alt=m.alt, variant_type=m.variant_type,
+                               hugo_symbol=ann.gene,
+                               variant_classification=maf_classification(ann.consequence, m.variant_type, m.inframe),
+                               hgvsc=ann.hgvsc, hgvsp=ann.hgvsp, protein_change=ann.protein_change, exon=ann.exon,
+                               annotation_source=ann.source, **base)
         hs = hotspots.lookup(build, chrom, pos, ref, alt)
         if hs is not None:
-            return replace(call, hugo_symbol=hs.hugo_symbol, variant_classification=hs.variant_classification,
-                           hgvsc=hs.hgvsc, protein_change=hs.protein_change, exon=hs.exon,
-                           annotation_source="hotspot")
-        return call
+            return VariantCall(chrom=chrom, pos=m.start, ref=m.ref, alt=m.alt, variant_type=m.variant_type,
+                               hugo_symbol=hs.hugo_symbol, variant_classification=hs.variant_classification,
+                               hgvsc=hs.hgvsc, protein_change=hs.protein_change, exon=hs.exon,
+                               annotation_source="hotspot", **base)
+        return VariantCall(chrom=chrom, pos=m.start, ref=m.ref, alt=m.alt, variant_type=m.variant_type, **base)
 
     def _structural(self, chrom: str, pos: int, ref: str, alt: str, sv: StructuralCall, ann: Annotation | None,
                     genes_info: list[str], partner_info: str | None, base: dict[str, Any]) -> list[VariantCall]:
@@ -208,7 +214,7 @@ class VcfIngester:
         rows: list[tuple[int, dict[str, Any]]] = []
         if "tmb" in header.extras:
             lineno, text = header.extras["tmb"]
-            value = _number(text.split()[0] if text.split() else "")
+            value = number(text.split()[0] if text.split() else "")
             if value is None:
                 ctx.error(src, IngestError(src.uri, f"line {lineno}", "##tmb value is not a number",
                                            error_type="MalformedVcfLine", severity="warning"))
@@ -218,7 +224,7 @@ class VcfIngester:
         msi_key = "msi_status" if "msi_status" in header.extras else ("msi" if "msi" in header.extras else None)
         if msi_key:
             lineno, text = header.extras[msi_key]
-            label = _msi_label(text)
+            label = msi_label(text)
             if label is None:
                 ctx.error(src, IngestError(src.uri, f"line {lineno}", "##msi_status is not MSI-H, MSI-L or MSS",
                                            error_type="MalformedVcfLine", severity="warning"))
@@ -227,7 +233,7 @@ class VcfIngester:
                                       "status": "positive" if label == "MSI-H" else "negative"}))
         if "msi_score" in header.extras:
             lineno, text = header.extras["msi_score"]
-            value = _number(text)
+            value = number(text)
             if value is not None:
                 rows.append((lineno, {"name": "MSI score", "value_num": value}))
         for t in tumours:
@@ -238,72 +244,10 @@ class VcfIngester:
                                        "biomarker_id": stable_id(src.sha256, t.link.specimen_id, row["name"])})
 
 
-# ---- cyvcf2 iteration -----------------------------------------------------------------------------
-def _records(ctx: IngestContext, src: SourceFile, lines: list[str], header: VcfHeader, good: list[int],
-             clean: bool) -> Iterator[tuple[int, cyvcf2.Variant]]:
-    """(1-based line number, record) for every good line; a line htslib still rejects becomes an error.
-
-    Raises:
-        IngestError: htslib cannot read the header at all.
-    """
-    remaining = good
-    while remaining:
-        path = src.path if clean else _write_temp(lines, header, remaining)
-        done = 0
-        try:
-            with htslib_quiet():
-                try:
-                    reader = cyvcf2.VCF(str(path))  # lazy=True segfaults on .FORMAT then .genotypes (cyvcf2 0.35)
-                except Exception as e:
-                    raise IngestError(src.uri, f"line {header.chrom_line}",
-                                      "htslib cannot read this VCF header") from e
-                stopped = False
-                try:
-                    it = iter(reader)
-                    while True:
-                        try:
-                            rec = next(it)
-                        except StopIteration:
-                            break
-                        except Exception:  # htslib gives no detail: the line it stopped at is at fault
-                            logger.debug("cyvcf2 stopped at line %d", remaining[done] + 1, exc_info=True)
-                            stopped = True
-                            break
-                        yield remaining[done] + 1, rec
-                        done += 1
-                finally:
-                    reader.close()
-        finally:
-            if not clean:
-                os.unlink(path)
-        if not stopped:
-            return
-        ctx.error(src, IngestError(src.uri, f"line {remaining[done] + 1}", "htslib cannot parse this record",
-                                   error_type="MalformedVcfLine"))
-        remaining = remaining[done + 1:]
-        clean = False
-
-
-def _write_temp(lines: list[str], header: VcfHeader, keep: list[int]) -> Path:
-    fd, name = tempfile.mkstemp(suffix=".vcf", prefix="tb-vcf-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines[: header.chrom_line]))
-        fh.write("\n")
-        for i in keep:
-            fh.write(lines[i])
-            fh.write("\n")
-    return Path(name)
-
-
 # ---- small helpers ---------------------------------------------------------------------------------
-def _number(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        x = float(v[0] if isinstance(v, tuple) else v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
+def _is_normal_specimen(ctx: IngestContext, sample_id: str) -> bool:
+    links = find_sample(ctx.con, sample_id)
+    return bool(links) and all(link.is_normal for link in links)
 
 
 def _first_info(info: Any, keys: tuple[str, ...]) -> str | None:
@@ -321,13 +265,6 @@ def _gene_list(text: str | None) -> list[str]:
     return list(dict.fromkeys(g for g in parts if g and g != "."))[:50]
 
 
-def _genotypes(rec: cyvcf2.Variant, n: int) -> list[list[int]] | None:
-    """Allele indexes per sample (-1 missing), or None when the record has no GT."""
-    if "GT" not in rec.FORMAT:
-        return None
-    return [g[:-1] for g in rec.genotypes]
-
-
 def _called(gt: list[int] | None, allele: int, structural: bool) -> bool:
     """Does the sample carry this ALT? Without GT (or with a missing GT on a CNV/SV call) the record is the call."""
     if gt is None:
@@ -337,48 +274,8 @@ def _called(gt: list[int] | None, allele: int, structural: bool) -> bool:
     return allele in gt
 
 
-def _fmt(rec: cyvcf2.Variant, key: str) -> np.ndarray | None:
-    return rec.format(key) if key in rec.FORMAT else None
-
-
-def _cell(arr: np.ndarray | None, row: int, col: int) -> float | None:
-    if arr is None or row >= arr.shape[0] or col >= arr.shape[1]:
-        return None
-    v = arr[row, col]
-    if arr.dtype.kind == "i":
-        return None if v <= MISSING_INT + 1 else float(v)
-    if arr.dtype.kind == "f":
-        return None if math.isnan(v) else float(v)
-    return None
-
-
-def _counts(ad: np.ndarray | None, dp: np.ndarray | None, af: np.ndarray | None, row: int,
-            allele: int) -> tuple[int | None, int | None, float | None]:
-    """(depth, alt_count, vaf) as vcf2maf reports them: depth = DP, else the sum of AD; VAF = AF, else AD."""
-    alt_count = _cell(ad, row, allele)
-    ref_count = _cell(ad, row, 0)
-    depth = _cell(dp, row, 0)
-    if depth is None and ad is not None:
-        vals = [_cell(ad, row, j) for j in range(ad.shape[1])]
-        known = [v for v in vals if v is not None]
-        depth = sum(known) if known else None
-    vaf = _cell(af, row, allele - 1)
-    if vaf is None and alt_count is not None:
-        denom = (ref_count + alt_count) if ref_count is not None else depth
-        vaf = alt_count / denom if denom else None
-    return (int(depth) if depth is not None else None, int(alt_count) if alt_count is not None else None,
-            round(vaf, 4) if vaf is not None else None)
-
-
-def _msi_label(text: str) -> str | None:
-    t = text.strip().upper().replace("_", "-")
-    if t in ("MSI-H", "MSIH", "MSI-HIGH", "HIGH", "UNSTABLE"):
-        return "MSI-H"
-    if t in ("MSI-L", "MSIL", "MSI-LOW", "LOW"):
-        return "MSI-L"
-    if t in ("MSS", "STABLE", "MS-STABLE"):
-        return "MSS"
-    return None
+def _fmt(rec: cyvcf2.Variant, keys: list[str], key: str) -> np.ndarray | None:
+    return rec.format(key) if key in keys else None
 
 
 INGESTER = VcfIngester()

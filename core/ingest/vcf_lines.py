@@ -1,4 +1,4 @@
-"""VCF text before cyvcf2 sees it: the header, and a line validator.
+"""VCF text before and while cyvcf2 reads it: the header, a line validator, and a record iterator.
 
 htslib (under cyvcf2) stops a whole file at the first line it cannot parse, so every
 data line is checked here first; a bad line becomes an ``IngestError`` naming its line
@@ -9,21 +9,28 @@ from __future__ import annotations
 import ctypes
 import gzip
 import logging
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cyvcf2
+
 from core.genomics.annotations import csq_fields
 from core.genomics.builds import Build, build_from_vcf_header
-from core.ingest.base import IngestError, SourceFile
+from core.ingest.base import IngestContext, IngestError, SourceFile
 
 logger = logging.getLogger(__name__)
 
 FIXED = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 _BASES = re.compile(r"^[ACGTNacgtn]+$")
-_ALT = re.compile(r"^(?:[ACGTNacgtn*]+|<[^<>\s]+>|\.|[ACGTNacgtn]*[\[\]][^\s]+[\[\]][ACGTNacgtn]*|\.[ACGTNacgtn]+|[ACGTNacgtn]+\.)$")
+_ALT = re.compile(r"^(?:[ACGTNacgtn*]+"                              # bases, or * (spanning deletion)
+                  r"|<[^<>\s]+>|\."                                  # symbolic allele, or no ALT
+                  r"|[ACGTNacgtn]*[\[\]][^\s]+[\[\]][ACGTNacgtn]*"   # breakend
+                  r"|\.[ACGTNacgtn]+|[ACGTNacgtn]+\.)$")               # single breakend
 _GT = re.compile(r"^(?:\.|\d+)(?:[/|](?:\.|\d+))*$")
 _INT = re.compile(r"^(?:\.|[+-]?\d+)$")
 _FLOAT = re.compile(r"^(?:\.|[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|nan|Inf|NaN|INF|NAN))$")
@@ -99,8 +106,8 @@ def parse_header(lines: list[str], src: SourceFile) -> VcfHeader:
         if line.startswith("#CHROM"):
             cols = line.split("\t")
             if tuple(cols[:8]) != FIXED or (len(cols) > 8 and cols[8] != "FORMAT"):
-                raise IngestError(src.uri, f"line {i + 1}",
-                                  "header line must be tab-separated #CHROM POS ID REF ALT QUAL FILTER INFO [FORMAT samples]")
+                raise IngestError(src.uri, f"line {i + 1}", "header line must be tab-separated "
+                                  "#CHROM POS ID REF ALT QUAL FILTER INFO [FORMAT samples]")
             build, how = build_from_vcf_header(meta)
             return VcfHeader(meta, i + 1, cols[9:], format_types, info_ids, csq, build, how, extras)
         raise IngestError(src.uri, f"line {i + 1}", "expected a ## meta line or the #CHROM header line")
@@ -161,3 +168,59 @@ def htslib_quiet() -> Iterator[None]:
         yield
     finally:
         setter(before)
+
+
+def records(ctx: IngestContext, src: SourceFile, lines: list[str], header: VcfHeader, good: list[int],
+             clean: bool) -> Iterator[tuple[int, cyvcf2.Variant]]:
+    """(1-based line number, record) for every good line; a line htslib still rejects becomes an error.
+
+    Raises:
+        IngestError: htslib cannot read the header at all.
+    """
+    remaining = good
+    while remaining:
+        path = src.path if clean else _write_temp(lines, header, remaining)
+        done = 0
+        try:
+            with htslib_quiet():
+                try:
+                    reader = cyvcf2.VCF(str(path))  # lazy=True segfaults on .FORMAT then .genotypes (cyvcf2 0.35)
+                except Exception as e:
+                    raise IngestError(src.uri, f"line {header.chrom_line}",
+                                      "htslib cannot read this VCF header") from e
+                stopped = False
+                try:
+                    it = iter(reader)
+                    while True:
+                        try:
+                            rec = next(it)
+                        except StopIteration:
+                            break
+                        except Exception:  # htslib gives no detail: the line it stopped at is at fault
+                            logger.debug("cyvcf2 stopped at line %d", remaining[done] + 1, exc_info=True)
+                            stopped = True
+                            break
+                        yield remaining[done] + 1, rec
+                        done += 1
+                finally:
+                    reader.close()
+        finally:
+            if not clean:
+                os.unlink(path)
+        if not stopped:
+            return
+        ctx.error(src, IngestError(src.uri, f"line {remaining[done] + 1}", "htslib cannot parse this record",
+                                   error_type="MalformedVcfLine"))
+        remaining = remaining[done + 1:]
+        clean = False
+
+
+def _write_temp(lines: list[str], header: VcfHeader, keep: list[int]) -> Path:
+    fd, name = tempfile.mkstemp(suffix=".vcf", prefix="tb-vcf-")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines[: header.chrom_line]))
+        fh.write("\n")
+        for i in keep:
+            fh.write(lines[i])
+            fh.write("\n")
+    return Path(name)

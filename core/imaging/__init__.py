@@ -1,0 +1,1 @@
+"""Imaging: pixels, the image encoder, embeddings and Grad-CAM."""
