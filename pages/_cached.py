@@ -105,3 +105,59 @@ def require_store() -> str:
         st.error("No evidence store yet. Run `python -m core build-demo` (or `python -m core ingest PATH`).")
         st.stop()
     return v
+
+
+@st.cache_data(show_spinner=False)
+def trial_matches(version: str, patient_id: str) -> pl.DataFrame:
+    from core.trials.api import match_patient
+
+    return match_patient(cursor(), patient_id)
+
+
+@st.cache_data(show_spinner=False)
+def trial_criteria(version: str, patient_id: str, trial_id: str, arm: str) -> pl.DataFrame:
+    from core.trials.api import criteria_table
+
+    return criteria_table(cursor(), patient_id, trial_id, arm)
+
+
+@st.cache_data(show_spinner=False)
+def tests_next(version: str, patient_id: str) -> pl.DataFrame:
+    from core.trials.api import what_to_test_next
+
+    return what_to_test_next(cursor(), patient_id)
+
+
+def patient_picker(version: str, label: str = "Patient") -> str:
+    """The shared patient selector (query parameter ?patient= wins, then the session's patient)."""
+    ids = patients(version, None)["patient_id"].to_list()
+    qp = st.query_params.get("patient")
+    default = qp if qp in ids else st.session_state.get("patient_id")
+    pid = st.selectbox(label, ids, index=ids.index(default) if default in ids else 0, key="patient_select")
+    st.session_state["patient_id"] = pid
+    return pid
+
+
+@st.cache_data(show_spinner=False)
+def explanation(version: str, patient_id: str) -> dict:
+    """Stored explanation of the latest prediction, else one computed now (``on_demand`` says which)."""
+    from core.models import read
+
+    cur = cursor()
+    pred = read.latest_prediction(cur, patient_id)
+    if pred is not None:
+        pid = pred["prediction_id"]
+        return {"on_demand": False, "prediction": pred, "attributions": read.attributions(cur, pid),
+                "modalities": read.modality_contributions(cur, pid), "ablations": read.ablations(cur, pid)}
+    od = read.explain_on_demand(cur, patient_id)
+    return {"on_demand": True, "prediction": od.prediction, "attributions": od.attributions,
+            "modalities": od.modality_contributions, "ablations": od.ablations}
+
+
+@st.cache_data(show_spinner=False)
+def global_explanations(version: str) -> dict:
+    from core.models import read
+
+    cur = cursor()
+    return {"importance": read.global_importance(cur), "cohort_ablation": read.cohort_ablation(cur),
+            "card": read.model_card(cur)}

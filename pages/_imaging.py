@@ -41,7 +41,7 @@ def render(version: str, pid: str, *, compact: bool = False) -> None:
     hu = load_slice(path)
     cols = st.columns(2)
     cols[0].image(window(hu, *PRESETS[preset]), caption=f"{preset} window · slice {k}/{n}", width="stretch")
-    if importlib.util.find_spec("core.imaging.gradcam") is not None:
+    if all(importlib.util.find_spec(m) for m in ("core.imaging.gradcam", "core.imaging.figures")):
         from core.imaging.figures import overlay_figure
         from core.imaging.gradcam import gradcam
 

@@ -17,6 +17,9 @@ DEMO_PATIENTS = int(os.environ.get("TB_TEST_PATIENTS", "60"))
 @pytest.fixture(scope="session")
 def demo_env(tmp_path_factory) -> dict[str, str]:
     """Environment pointing at a small demo store (built once per session with `build-demo`)."""
+    reuse = os.environ.get("TB_TEST_REUSE_DIR")  # developer shortcut: an already built demo (store/, demo/)
+    if reuse:
+        return {"TB_STORE_DIR": f"{reuse}/store", "TB_DEMO_DIR": f"{reuse}/demo", "TB_MODELS_DIR": f"{reuse}/models"}
     base = tmp_path_factory.mktemp("demo")
     env = {"TB_STORE_DIR": str(base / "store"), "TB_DEMO_DIR": str(base / "demo"),
            "TB_MODELS_DIR": str(base / "models")}
