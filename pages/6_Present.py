@@ -17,6 +17,7 @@ h1 {font-size: 3rem !important;} h2, h3 {font-size: 2.1rem !important;}
 [data-testid="stMetricValue"] {font-size: 3rem !important; font-weight: 700;}
 [data-testid="stMetricLabel"] p {font-size: 1.3rem !important;}
 .block-container {padding-top: 1.2rem; max-width: 100%;}
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
 </style>""", unsafe_allow_html=True)
 
 qp = st.query_params
@@ -37,9 +38,10 @@ def _go(step: int) -> None:
     st.query_params.update({"meeting": meeting_id, "patient": st.session_state["patient_id"]})
 
 
-nav = st.columns([1, 6, 1])
+nav = st.columns([1, 5, 1, 1])
 nav[0].button("◀ Previous", on_click=_go, args=(-1,), key="prev_case", width="stretch")
 nav[2].button("Next ▶", on_click=_go, args=(1,), key="next_case", width="stretch", type="primary")
+nav[3].page_link("pages/1_Agenda.py", label="Exit", icon="⏏️")
 nav[1].markdown(f"<div style='text-align:center;font-size:1.4rem'>Case {order.index(pid) + 1} of {len(order)}"
                 f" · ← → keys move between cases</div>", unsafe_allow_html=True)
 st.session_state["patient_id"] = pid

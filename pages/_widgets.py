@@ -13,21 +13,25 @@ LEVEL_COLOURS = {"1": "#33A02C", "2": "#1F78B4", "3A": "#984EA3", "3B": "#BE98CE
 STATUS_ICON = {"altered": "🟣 altered", "wild type": "⚪ wild type", "not tested": "❔ not tested"}
 
 
-def fact_line(f: Fact | None, *, empty: str = "not on file") -> str:
+def fact_line(f: Fact | None, *, empty: str = "not on file", show_source: bool = True) -> str:
     if f is None:
-        return f"*{empty}*"
+        return f"<i>{html.escape(empty)}</i>"
     when = f" · {f.observed_at:%Y-%m-%d}" if f.observed_at else ""
     src = html.escape(f.source_uri.rsplit("/", 1)[-1])
-    return f"**{html.escape(f.label)}**: {html.escape(f.value)} <span title='{src} @ {html.escape(f.locator)}'>📎</span>{when}"
+    tag = f"<span style='color:#666;font-size:0.8em'>[{src}]</span>" if show_source else ""
+    return (f"<span title='{src} @ {html.escape(f.locator)}'><b>{html.escape(f.label)}</b>: "
+            f"{html.escape(f.value)}{when}</span> {tag}")
 
 
 def summary_card(s: CaseSummary, *, big: bool = False) -> None:
     """Key drivers, biomarkers, latest imaging, therapy, open questions; every fact with its source on hover."""
     size = "1.35rem" if big else "1rem"
-    lines = [fact_line(s.ecog, empty="ECOG not documented"), fact_line(s.latest_imaging, empty="no imaging on file"),
-             fact_line(s.current_therapy, empty="no systemic therapy on file")]
-    lines += [fact_line(d) for d in s.drivers[:6]] or ["*no actionable variant on file*"]
-    lines += [fact_line(b) for b in s.biomarkers[:6]]
+    src = not big  # the shared screen shows facts; sources stay one hover away
+    lines = [fact_line(s.ecog, empty="ECOG not documented", show_source=src),
+             fact_line(s.latest_imaging, empty="no imaging on file", show_source=src),
+             fact_line(s.current_therapy, empty="no systemic therapy on file", show_source=src)]
+    lines += [fact_line(d, show_source=src) for d in s.drivers[:6]] or ["<i>no actionable variant on file</i>"]
+    lines += [fact_line(b, show_source=src) for b in s.biomarkers[:6]]
     gs = " · ".join(f"{g}: {STATUS_ICON[v]}" for g, v in s.gene_status.items())
     body = "<br>".join(lines)
     st.markdown(f"<div style='font-size:{size};line-height:1.5'>{body}</div>", unsafe_allow_html=True)

@@ -129,8 +129,7 @@ def case_summary(con: duckdb.DuckDBPyConnection, patient_id: str, on: date | Non
     if img.height:
         r = img.row(0, named=True)
         size = f", largest lesion {r['size_mm']:.0f} mm" if r["size_mm"] is not None else ""
-        when = f"{r['observed_at']:%Y-%m-%d}" if r["observed_at"] else "undated"
-        latest_imaging = _fact(r, "Latest imaging", f"{r['study_description'] or 'study'} {when}{size}", "imaging_studies")
+        latest_imaging = _fact(r, "Latest imaging", f"{r['study_description'] or 'study'}{size}", "imaging_studies")
     tx = frame(con, """SELECT name, kind, line, start_date, end_date, source_uri, source_sha256, locator, observed_at
                        FROM treatments WHERE patient_id = ? AND kind = 'drug'
                        ORDER BY (end_date IS NULL) DESC, start_date DESC NULLS LAST LIMIT 1""", [patient_id])

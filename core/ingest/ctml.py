@@ -15,7 +15,7 @@ import json
 import logging
 from pathlib import Path, PurePath
 
-from core.ingest.base import IngestContext, IngestError, SourceFile
+from core.ingest.base import IngestContext, IngestError, SourceFile, insert_rows
 from core.trials.ctml import parse_trial, read_documents
 from core.trials.model import CtmlError, Trial
 
@@ -54,8 +54,11 @@ class CtmlIngester:
                                            error_type="CtmlWarning", severity="warning"))
             trial_id = self._trial_id(ctx, src, trial, seen)
             seen.add(trial_id)
+            # written at once (inside the file's / batch's transaction), not buffered: a later file of
+            # the same batch must see this trial_id, and an amendment replaces the stored row
             ctx.con.execute("DELETE FROM trials WHERE trial_id = ?", [trial_id])
-            ctx.add("trials", trial_row(trial, src, trial_id, ctx.now))
+            insert_rows(ctx.con, "trials", [trial_row(trial, src, trial_id, ctx.now)])
+            ctx.tally.rows += 1
 
     def _trial_id(self, ctx: IngestContext, src: SourceFile, trial: Trial, seen: set[str]) -> str:
         tid = trial.trial_id

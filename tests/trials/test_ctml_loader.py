@@ -134,7 +134,8 @@ def test_syntax_errors_say_where() -> None:
 def test_unsupported_key_is_a_warning_and_an_unknown_criterion() -> None:
     doc = yaml.safe_load(BASE.replace("age_numerical", "prior_lines_of_therapy"))
     trial, warnings = parse_trial(doc, fallback_id="x")
-    assert [w.path for w in warnings] == ["treatment_list.step[0].arm[0].match[0].and[0].clinical.prior_lines_of_therapy"]
+    path = "treatment_list.step[0].arm[0].match[0].and[0].clinical.prior_lines_of_therapy"
+    assert [w.path for w in warnings] == [path]
     assert "unknown" in warnings[0].reason
     assert [c.key for c in trial.arms[0].leaves()].count("unsupported") == 1
 

@@ -19,7 +19,7 @@ def genomic(**kw):
 
 # ---- clinical ------------------------------------------------------------------------------
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def diagnoses() -> StoreBuilder:
     b = StoreBuilder()
     b.patient("idc", oncotree="IDC")
@@ -160,7 +160,7 @@ def test_mmr_ms_status_and_signatures() -> None:
 
 # ---- genomic -------------------------------------------------------------------------------
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def genomics() -> StoreBuilder:
     b = StoreBuilder()
     panel = ["EGFR", "KRAS", "BRAF", "ALK", "ERBB2", "TP53", "MET", "NPM1", "PIK3CA"]

@@ -69,6 +69,9 @@ def test_walk_agenda_patient_presentation_next(server, page, artifacts):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server, wait_until="networkidle")
+    page.get_by_role("textbox", name="Username").fill("oncologist")
+    page.get_by_role("textbox", name="Password").fill("oncologist-demo")
+    page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Prepare").first.wait_for(timeout=60000)
     _wait_idle(page)
     page.screenshot(path=str(artifacts / "1_agenda.png"), full_page=True)
@@ -79,7 +82,7 @@ def test_walk_agenda_patient_presentation_next(server, page, artifacts):
     _wait_idle(page)
     page.screenshot(path=str(artifacts / "2_patient.png"), full_page=True)
 
-    page.goto(server + "/present", wait_until="networkidle")
+    page.get_by_role("link", name="Presentation mode").click()  # same session: no second login
     page.get_by_role("button", name="Next ▶").wait_for(timeout=60000)
     _wait_idle(page)
     first = page.locator("h1").first.inner_text()
