@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 # Each module registers its sub-commands; add new groups here.
@@ -38,8 +39,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, ValueError, RuntimeError, PermissionError) as e:
+        # expected user-facing failures: one clear line (no traceback, no PHI: messages name files and rules)
+        logging.getLogger("core").debug("command failed", exc_info=True)
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # duckdb 2.0's nanobind bindings print "leaked instance" noise during interpreter teardown;
+    # everything is written and closed by now, so leave without it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)

@@ -180,6 +180,14 @@ def test_note_without_header_or_manifest_is_an_error(con, tmp_path):
     assert con.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
 
 
+def test_unclosed_header_is_named(con, tmp_path):
+    f = tmp_path / "open.txt"
+    f.write_text("MRN: 77\nDATE OF SERVICE: 2025-01-02\nHPI: cough for 3 weeks.\nLungs clear.\n")
+    assert run.ingest_paths(con, [f]).failed == 1
+    locator, message = con.execute("SELECT locator, message FROM ingest_errors").fetchone()
+    assert locator == "header line 1" and "line of dashes" in message
+
+
 def test_manifest_row_for_a_changed_file_is_refused(con, tmp_path):
     f = tmp_path / "changed.txt"
     f.write_text(PATH_BODY)
@@ -261,6 +269,15 @@ def events_of(sentence: str) -> list:
     ("Ki-67 20%.", "biomarker", "Ki-67", None, 20.0, "%"),
     ("CEA 12.5 ng/mL.", "biomarker", "CEA", None, 12.5, "ng/mL"),
     ("Adenocarcinoma, TTF-1 positive, p40 negative.", "biomarker", "p40", "negative", None, None),
+    ("The tumor was negative for EGFR, ALK, ROS1, BRAF, and MET alterations.", "biomarker", "MET", "negative",
+     None, None),
+    ("PD-L1 not performed due to insufficient tissue.", "biomarker", "PD-L1", "not tested", None, None),
+    ("HER2 FISH: amplified (ratio 4.2).", "biomarker", "HER2", "positive", None, None),
+    ("ER: positive, 90%, strong intensity. PR: positive, 10%.", "biomarker", "PR", "positive", 10.0, "%"),
+    ("Foundation One: KRAS G12V, TP53 R273H, STK11 loss.", "biomarker", "TP53", "R273H", None, None),
+    ("Foundation One: KRAS G12V, TP53 R273H, STK11 loss.", "biomarker", "STK11", "loss", None, None),
+    ("Lung, RUL, biopsy: non-small cell carcinoma, favor adenocarcinoma.", "histology",
+     "non-small cell carcinoma", None, None, None),
     # other concepts and their values
     ("ECOG performance status 1.", "ecog", "ECOG", "1", 1.0, None),
     ("ECOG 0-1.", "ecog", "ECOG", "0-1", 1.0, None),
@@ -321,6 +338,8 @@ F = ("is_negated", "is_uncertain", "is_historical", "is_family", "is_hypothetica
     ("Cannot exclude pleural effusion.", "pleural effusion", {"is_uncertain"}),
     ("Lymphadenopathy cannot be excluded.", "lymphadenopathy", {"is_uncertain"}),
     ("Findings suspicious for malignancy.", "cancer", {"is_uncertain"}),
+    ("Non-small cell carcinoma, favor adenocarcinoma.", "adenocarcinoma", {"is_uncertain"}),
+    ("There is no evidence of recurrent disease.", "recurrence", {"is_negated"}),
     ("History of breast cancer.", "BRCA", {"is_historical"}),
     ("S/p lumpectomy.", "lumpectomy", {"is_historical"}),
     ("Status post hemicolectomy.", "colectomy", {"is_historical"}),
