@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "core.cli.trial_cmds",     # load-trials, match-trials
     "core.cli.bench_cmds",     # bench ...
     "core.cli.governance_cmds",  # audit verify, users
+    "core.cli.pilot_cmds",     # pilot report, set-threshold, simulate (+ the demo pilot build step)
 )
 
 

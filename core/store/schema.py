@@ -294,6 +294,12 @@ BOARD_TABLES_V1: tuple[Table, ...] = (
         C("username", "VARCHAR"), C("role", "VARCHAR"), C("password_hash", "VARCHAR"),
         C("created_at", "TIMESTAMP"), C("disabled", "BOOLEAN"),
     ), ("username",), app_owned=True),
+    # Agenda order used for a meeting (append-only: each save is a new order_id; the latest wins).
+    Table("agenda_orders", (
+        C("order_id", "VARCHAR"), C("meeting_id", "VARCHAR"), C("patient_id", "VARCHAR"), C("position", "INTEGER"),
+        C("basis", "VARCHAR"),  # core.board.urgency.OrderBasis: urgency / manual
+        C("saved_by", "VARCHAR"), C("saved_at", "TIMESTAMP"),
+    ), ("order_id", "patient_id"), app_owned=True),
 )
 
 
@@ -316,6 +322,7 @@ EVIDENCE_MIGRATIONS: tuple[Migration, ...] = (
 )
 BOARD_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial board schema", tuple(t.ddl() for t in BOARD_TABLES_V1)),
+    Migration(2, "agenda order per meeting", (next(t for t in BOARD_TABLES_V1 if t.name == "agenda_orders").ddl(),)),
 )
 
 EVIDENCE_TABLES: dict[str, Table] = {t.name: t for t in TABLES_V1}

@@ -168,6 +168,9 @@ def test_unparseable_date_fails_that_note_only(con, tmp_path):
     assert con.execute("SELECT count(*) FROM notes").fetchone()[0] == 1
     assert con.execute("SELECT count(*) FROM patient_identifiers WHERE value = '111'").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM note_events").fetchone()[0] > 0
+    # the good note's header attributes survive the batch rollback and per-file replay
+    assert str(con.execute("SELECT birth_date FROM patients JOIN patient_identifiers USING (patient_id) "
+                           "WHERE value = '222'").fetchone()[0]) == "1961-04-12"
 
 
 def test_note_without_header_or_manifest_is_an_error(con, tmp_path):

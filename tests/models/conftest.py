@@ -45,7 +45,7 @@ def split(cohort):
 @pytest.fixture(scope="session")
 def model(cohort, split):
     """Late-fusion model fit on the training part of the split."""
-    from core.models.fusion import fit_late_fusion
+    from core.models.fusion_fit import fit_late_fusion
 
     tr, _ = split
     return fit_late_fusion(cohort.features[tr], cohort.y[tr], seed=0, n_members=6, projection=cohort.projection)

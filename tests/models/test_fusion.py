@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import polars as pl
@@ -103,7 +104,24 @@ def test_tree_shap_equals_shap_tree_explainer(model, cohort):
         x = inp.matrix(part.features)
         ours, expected = tree_shap(part.booster, x)
         ref = shap.TreeExplainer(part.booster)
-        theirs = np.asarray(ref.shap_values(x))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # shap's notice about LightGBM output shape
+            theirs = np.asarray(ref.shap_values(x))
         theirs = theirs[-1] if theirs.ndim == 3 else theirs
         np.testing.assert_allclose(ours, theirs, atol=1e-9)
         assert expected == pytest.approx(float(np.ravel(ref.expected_value)[-1]), abs=1e-9)
+
+
+def test_review_triggers_reasons():
+    from core.models.triggers import TriggerKind, review_triggers
+
+    t = review_triggers(risk=0.48, risk_low=0.2, risk_high=0.7, threshold=0.5, cancer_type="lung",
+                        modalities_missing=["genomics"], discrepancies=["note says EGFR negative"], ood_percentile=99.5)
+    kinds = [x.kind for x in t]
+    assert kinds.count(TriggerKind.LOW_CONFIDENCE) == 1
+    assert "within 0.05" in t[0].reason and "wide" in t[0].reason
+    assert TriggerKind.MISSING_KEY_MODALITY in kinds and TriggerKind.DISCREPANCY in kinds
+    assert TriggerKind.OUT_OF_DISTRIBUTION in kinds
+    quiet = review_triggers(risk=0.1, risk_low=0.05, risk_high=0.2, threshold=0.5, cancer_type="breast",
+                            modalities_missing=["genomics"], discrepancies=[], ood_percentile=50.0)
+    assert quiet == []  # sequencing is not a key modality for breast cancer here

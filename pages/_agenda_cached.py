@@ -1,0 +1,57 @@
+"""Cached calls of the agenda page: urgency order, the order in force, response status.
+
+Board-store results are keyed on ``board_revision()`` (the last audit sequence number), which
+changes with every board write (decision, review, saved order), so a save shows at once.
+"""
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from core.board import urgency as u
+from pages import _cached as c
+
+
+def board_revision() -> int:
+    cur = c.board_writer().read()
+    try:
+        return int(cur.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchall()[0][0])
+    finally:
+        cur.close()
+
+
+@st.cache_data(show_spinner=False)
+def urgency(version: str, meeting_id: str, board_rev: int) -> pl.DataFrame:
+    cur = c.board_writer().read()
+    try:
+        return u.urgency_table(c.cursor(), cur, meeting_id)
+    finally:
+        cur.close()
+
+
+@st.cache_data(show_spinner=False)
+def effective_order(version: str, meeting_id: str, board_rev: int) -> u.AgendaOrder:
+    cur = c.board_writer().read()
+    try:
+        return u.effective_order(c.cursor(), cur, meeting_id, urgency(version, meeting_id, board_rev))
+    finally:
+        cur.close()
+
+
+def save_order(meeting_id: str, patient_ids: list[str], actor: str, basis: u.OrderBasis) -> str:
+    return u.save_order(c.board_writer(), meeting_id, patient_ids, actor, basis)
+
+
+@st.cache_data(show_spinner=False)
+def response_series(version: str, patient_id: str) -> pl.DataFrame:
+    """RECIST series of one patient (for the patient page and presentation mode)."""
+    from core.imaging.recist import response_series as f
+
+    return f(c.cursor(), patient_id)
+
+
+@st.cache_data(show_spinner=False)
+def response_timeline_rows(version: str, patient_id: str) -> pl.DataFrame:
+    from core.imaging.recist import response_timeline_rows as f
+
+    return f(c.cursor(), patient_id)

@@ -1,0 +1,203 @@
+"""RECIST 1.1-style response on hand-made measurement series (and once through a small store)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import polars as pl
+import pytest
+
+from core.imaging import recist
+from core.imaging.recist import Response, assess_response, progression_since
+from core.ingest.base import insert_rows
+from core.store import queries, schema
+
+T0 = datetime(2025, 1, 6, 9, 0)
+
+
+def _series(*studies: dict[str, float], organs: dict[str, str] | None = None, weeks: int = 8) -> pl.DataFrame:
+    """One study per argument ({lesion_id: long axis mm}), ``weeks`` apart, as a measurement frame."""
+    rows = []
+    for i, lesions in enumerate(studies):
+        for lid, mm in lesions.items():
+            rows.append({"lesion_id": lid, "study_uid": f"S{i}", "observed_at": T0 + timedelta(weeks=weeks * i),
+                         "long_axis_mm": mm, "organ": (organs or {}).get(lid), "source_uri": "file:///ann.csv",
+                         "source_sha256": "a" * 64, "locator": f"row {len(rows) + 2}", "ingested_at": T0,
+                         "ingest_run_id": "run1"})
+    return pl.DataFrame(rows, schema={"lesion_id": pl.Utf8, "study_uid": pl.Utf8, "observed_at": pl.Datetime("us"),
+                                      "long_axis_mm": pl.Float64, "organ": pl.Utf8, "source_uri": pl.Utf8,
+                                      "source_sha256": pl.Utf8, "locator": pl.Utf8, "ingested_at": pl.Datetime("us"),
+                                      "ingest_run_id": pl.Utf8})
+
+
+def _responses(df: pl.DataFrame) -> list[str]:
+    return df["response"].to_list()
+
+
+@pytest.mark.parametrize("baseline,follow,expected", [
+    (10.0, 12.0, "SD"),    # +20 % but only +2 mm: the 5 mm absolute rule keeps it SD
+    (30.0, 36.0, "PD"),    # +20 % and +6 mm
+    (30.0, 35.0, "SD"),    # +5 mm but +16.7 %
+    (40.0, 28.0, "PR"),    # exactly -30 %: PR (inclusive)
+    (40.0, 28.1, "SD"),    # -29.75 %
+    (25.0, 30.0, "PD"),    # exactly +20 % and exactly +5 mm: PD (both inclusive)
+])
+def test_thresholds_single_lesion(baseline, follow, expected):
+    out = assess_response(_series({"L1": baseline}, {"L1": follow}))
+    assert _responses(out) == ["baseline", expected]
+
+
+def test_five_mm_rule_is_named_in_the_reason():
+    out = assess_response(_series({"L1": 10.0}, {"L1": 12.0}))
+    assert out["change_from_nadir_pct"][1] == pytest.approx(20.0)
+    assert out["change_from_nadir_mm"][1] == pytest.approx(2.0)
+    assert "only +2.0 mm" in out["reason"][1] and "not PD" in out["reason"][1]
+
+
+def test_sum_of_diameters_over_several_targets():
+    out = assess_response(_series({"L1": 20.0, "L2": 15.0, "L3": 12.0}, {"L1": 14.0, "L2": 10.0, "L3": 8.0}))
+    assert out["sum_mm"].to_list() == pytest.approx([47.0, 32.0])
+    assert out["change_from_baseline_pct"][1] == pytest.approx(-31.9148936)
+    assert _responses(out) == ["baseline", "PR"]
+    assert out["n_targets"][0] == 3
+
+
+def test_new_lesion_is_progression_even_when_targets_shrink():
+    out = assess_response(_series({"L1": 40.0}, {"L1": 20.0, "L9": 8.0}, {"L1": 19.0, "L9": 9.0}))
+    assert _responses(out) == ["baseline", "PD", "PR"]  # reported once, where it first appears
+    assert out["new_lesions"][1].to_list() == ["L9 (8.0 mm)"]
+    assert "new lesion" in out["reason"][1]
+
+
+def test_nadir_based_progression_after_partial_response():
+    out = assess_response(_series({"L1": 50.0}, {"L1": 30.0}, {"L1": 37.0}))
+    assert _responses(out) == ["baseline", "PR", "PD"]
+    assert out["nadir_mm"][2] == 30.0
+    assert out["change_from_baseline_pct"][2] == pytest.approx(-26.0)  # still below baseline, yet PD
+    assert "from nadir 30.0 mm" in out["reason"][2]
+
+
+def test_complete_response_then_reappearance():
+    out = assess_response(_series({"L1": 20.0, "L2": 10.0}, {"L1": 0.0, "L2": 0.0}, {"L1": 5.0, "L2": 0.0}))
+    assert _responses(out) == ["baseline", "CR", "PD"]  # from a 0 mm nadir, +5 mm is progression
+    assert out["sum_mm"][1] == 0.0
+
+
+def test_missing_follow_up_is_not_evaluable_and_not_progression():
+    meas = _series({"L1": 30.0, "L2": 20.0}, {"L1": 29.0})
+    studies = pl.DataFrame({"study_uid": ["S0", "S1", "S2"],
+                            "observed_at": [T0, T0 + timedelta(weeks=8), T0 + timedelta(weeks=16)]})
+    out = assess_response(meas, studies)
+    assert _responses(out) == ["baseline", "NE", "NE"]
+    assert "L2" in out["reason"][1] and out["sum_mm"][1] is None  # a partial sum is not shown as a sum
+    assert "no lesion measurements" in out["reason"][2]
+    assert progression_since(out, None) is None
+
+
+def test_partial_sum_that_already_proves_progression_is_progression():
+    out = assess_response(_series({"L1": 30.0, "L2": 20.0}, {"L1": 61.0}))
+    assert _responses(out) == ["baseline", "PD"]
+    assert "not measured" in out["reason"][1]
+
+
+def test_only_a_baseline_means_unknown_progression():
+    out = assess_response(_series({"L1": 30.0}))
+    assert _responses(out) == ["baseline"]
+    assert progression_since(out, None) is None
+
+
+def test_nothing_measured_gives_an_empty_series():
+    out = assess_response(_series())
+    assert out.height == 0 and out.columns == list(recist.SERIES_SCHEMA)
+
+
+def test_unequal_lesion_sets():
+    # L2 is too small to be a target (non-target, not "new" later); L3 appears only at follow-up: new
+    out = assess_response(_series({"L1": 30.0, "L2": 8.0}, {"L1": 29.0}, {"L1": 28.0, "L3": 12.0}))
+    assert out["n_targets"][0] == 1 and "1 non-target" in out["reason"][0]
+    assert _responses(out) == ["baseline", "SD", "PD"]
+    assert out["new_lesions"][2].to_list() == ["L3 (12.0 mm)"]
+
+
+def test_target_selection_caps_total_and_per_organ():
+    base = {"A": 50.0, "B": 45.0, "C": 40.0, "D": 30.0, "E": 25.0, "F": 20.0, "G": 15.0}
+    organs = {"A": "liver", "B": "liver", "C": "liver", "D": "lung", "E": "lung", "F": "lung"}
+    out = assess_response(_series(base, organs=organs))
+    assert out["n_targets"][0] == 5
+    assert "C " not in out["reason"][0] and "F " not in out["reason"][0]  # third liver / lung lesion left out
+    assert out["sum_mm"][0] == 50 + 45 + 30 + 25 + 15
+
+
+def test_baseline_is_the_last_scan_before_therapy():
+    meas = _series({"L1": 20.0}, {"L1": 30.0}, {"L1": 20.0})  # untreated growth, then a response on therapy
+    out = assess_response(meas, baseline_on_or_before=T0 + timedelta(weeks=9))
+    assert out["study_uid"].to_list() == ["S1", "S2"]
+    assert _responses(out) == ["baseline", "PR"]  # 30 -> 20 mm: -33 %
+    assert _responses(assess_response(meas)) == ["baseline", "PD", "SD"]  # no therapy known: first scan
+
+
+@pytest.mark.parametrize("since,expected", [(None, True), (T0 + timedelta(weeks=9), False),
+                                            (T0 + timedelta(weeks=20), None)])
+def test_progression_since(since, expected):
+    out = assess_response(_series({"L1": 30.0}, {"L1": 40.0}, {"L1": 30.0}))  # PD at week 8, SD at week 16
+    assert _responses(out) == ["baseline", "PD", "SD"]
+    assert progression_since(out, since) is expected
+
+
+# ---- through a store -------------------------------------------------------------------------------
+
+def _prov(pid: str, at: datetime | None, locator: str, modality: str = "imaging", src: str = "ann.csv") -> dict:
+    return {"patient_id": pid, "modality": modality, "observed_at": at, "source_uri": f"file:///demo/{src}",
+            "source_sha256": (src.encode().hex() * 64)[:64], "locator": locator, "extractor": "tests",
+            "extractor_version": "1", "ingested_at": T0, "ingest_run_id": "run1"}
+
+
+@pytest.fixture
+def store() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    schema.migrate(con)
+    dates = [T0, T0 + timedelta(weeks=8), T0 + timedelta(weeks=16)]
+    insert_rows(con, "imaging_studies", [
+        {**_prov("P1", d, f"study {i}", src=f"s{i}.dcm"), "study_uid": f"U{i}", "dicom_modality": "CT"}
+        for i, d in enumerate(dates)])
+    insert_rows(con, "lesion_measurements", [
+        {**_prov("P1", d, f"row {i + 2}"), "measurement_id": f"m{i}", "lesion_id": "L1", "study_uid": f"U{i}",
+         "long_axis_mm": mm} for i, (d, mm) in enumerate(zip(dates, [40.0, 26.0, 27.0], strict=True))])
+    insert_rows(con, "treatments", [{**_prov("P1", T0, "Procedure/1", "clinical", "f.json"), "treatment_id": "t1",
+                                     "kind": "drug", "name": "osimertinib", "start_date": (T0 + timedelta(days=3)).date()}])
+    texts = {"n1": "IMPRESSION:\n1. Interval decrease. No new lesions.\n",
+             "n2": "IMPRESSION:\n1. Stable mass. New 11 mm hypodense lesion in hepatic segment VI.\n"}
+    for k, (nid, text) in enumerate(texts.items(), start=1):
+        day = dates[k].replace(hour=0, minute=0)
+        insert_rows(con, "notes", [{**_prov("P1", day, "note", "notes", f"{nid}.txt"), "note_id": nid,
+                                    "note_type": "Radiology Report", "text": text}])
+        start = text.rindex("lesion")
+        insert_rows(con, "note_events", [{**_prov("P1", day, f"chars {start}:{start + 6}", "notes", f"{nid}.txt"),
+                                          "event_id": f"e{nid}", "note_id": nid, "concept_type": "imaging_finding",
+                                          "concept": "lesion", "span_start": start, "span_end": start + 6,
+                                          "is_negated": nid == "n1", "is_uncertain": False, "is_historical": False,
+                                          "is_family": False, "is_hypothetical": False}])
+    yield con
+    con.close()
+
+
+def test_store_series_reads_reports_and_the_negation(store):
+    out = recist.response_series(store, "P1")
+    assert _responses(out) == ["baseline", "PR", "PD"]  # "No new lesions" (negated) did not count; "New 11 mm" did
+    assert out["new_lesions"][2].to_list() == ["lesion reported as new (radiology report)"]
+    assert "note_events chars" in " ".join(out["evidence_locators"][2].to_list())
+    assert recist.new_progression_since(store, "P1", T0 + timedelta(weeks=12)) is True
+    assert recist.new_progression_since(store, "P1", T0 + timedelta(weeks=17)) is None
+    assert recist.response_series(store, "nobody").height == 0
+
+
+def test_timeline_rows_concat_with_the_timeline(store):
+    rows = recist.response_timeline_rows(store, "P1")
+    tl = queries.timeline(store, "P1")
+    both = pl.concat([tl, rows], how="vertical")
+    resp = both.filter(pl.col("track") == "response")
+    assert resp.height == 3 and resp["extractor"].unique().to_list() == [recist.EXTRACTOR]
+    assert resp["summary"][1].startswith("RECIST PR: sum 26.0 mm, -35% vs baseline")
+    # every response point opens a real stored row
+    for r in resp.iter_rows(named=True):
+        assert queries.evidence_row(store, r["source_table"], r["locator"], r["source_sha256"]) is not None
