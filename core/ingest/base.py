@@ -177,13 +177,17 @@ class IngestContext:
         value = (value or "").strip()
         if not value:
             raise IngestError(src.uri, "patient identifier", "no patient identifier: cannot link this source to a patient")
-        row = first_row(self.con, "SELECT patient_id FROM patient_identifiers WHERE system = ? AND value = ?",
-                        [system, value])
-        if row:
-            return row[0]
         pending = self._pending_identifiers.get((system, value))
         if pending:
             return pending
+        cached = self._id_cache.get((system, value))
+        if cached:
+            return cached
+        row = first_row(self.con, "SELECT patient_id FROM patient_identifiers WHERE system = ? AND value = ?",
+                        [system, value])
+        if row:
+            self._id_cache[(system, value)] = row[0]
+            return row[0]
         if not create:
             raise IngestError(src.uri, "patient identifier",
                               f"identifier in system {system!r} is not in the patient index; "
@@ -195,6 +199,13 @@ class IngestContext:
         self.con.execute("INSERT OR IGNORE INTO patients (patient_id, cohort, created_at) VALUES (?, 'external', ?)",
                          [pid, self.now])
         return pid
+
+    @property
+    def _id_cache(self) -> dict[tuple[str, str], str]:
+        """Identifiers already committed in the store (safe to keep across files of one run)."""
+        if not hasattr(self, "_committed_ids"):
+            self._committed_ids: dict[tuple[str, str], str] = {}
+        return self._committed_ids
 
     @property
     def _pending_identifiers(self) -> dict[tuple[str, str], str]:
@@ -246,9 +257,10 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str,
     cols = {n: [r.get(n) for r in rows] for n in names}
     arrays = {}
     for n, vals in cols.items():
-        if all(v is None for v in vals):
+        first = next((v for v in vals if v is not None), None)
+        if first is None:
             continue
-        if any(isinstance(v, (list, dict)) and not isinstance(v, list) for v in vals):
+        if isinstance(first, dict):
             vals = [json.dumps(v) if isinstance(v, dict) else v for v in vals]
         arrays[n] = pa.array(vals)
     tbl = pa.table(arrays)

@@ -165,6 +165,7 @@ def _ingest_batch(ctx: IngestContext, ing: Ingester, paths: list[Path], summary:
         con.execute("ROLLBACK")
         ctx.attempt += 1
         ctx._pending_identifiers.clear()
+        ctx._id_cache.clear()
         ctx.discard()
         del ctx._errors[n_err0:]
         ctx.end_batch()
@@ -217,6 +218,7 @@ def _ingest_one(ctx: IngestContext, ing: Ingester, path: Path, summary: IngestSu
         con.execute("ROLLBACK")
         ctx.attempt += 1
         ctx._pending_identifiers.clear()
+        ctx._id_cache.clear()
         ctx.discard()
         e.kind = ing.kind  # type: ignore[attr-defined]
         ctx.error(src, e)
@@ -228,6 +230,7 @@ def _ingest_one(ctx: IngestContext, ing: Ingester, path: Path, summary: IngestSu
         con.execute("ROLLBACK")
         ctx.attempt += 1
         ctx._pending_identifiers.clear()
+        ctx._id_cache.clear()
         ctx.discard()
         err = IngestError(src.uri, "file", f"{type(e).__name__}: {_safe(e)}", error_type=type(e).__name__)
         err.kind = ing.kind  # type: ignore[attr-defined]
