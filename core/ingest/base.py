@@ -218,6 +218,12 @@ class IngestContext:
         attrs = {k: v for k, v in attrs.items() if v is not None}
         if not attrs:
             return
+        # fill-if-empty: once these columns were offered for this patient in this attempt, repeating is a no-op
+        done = self.__dict__.setdefault("_filled", {}).setdefault(self.attempt, set())
+        key = (patient_id, frozenset(attrs))
+        if key in done:
+            return
+        done.add(key)
         for k in attrs:
             schema.check_identifier("patients", k)
         sets = ", ".join(f'"{k}" = COALESCE("{k}", ?)' for k in attrs)

@@ -143,10 +143,12 @@ def _ingest_batch(ctx: IngestContext, ing: Ingester, paths: list[Path], summary:
     con.execute("BEGIN TRANSACTION")
     ctx.begin_batch()
     try:
-        for path in paths:
-            src = SourceFile.from_path(path)
-            if src.sha256 in seen or first_row(con, "SELECT 1 FROM sources WHERE source_sha256 = ? AND kind = ?",
-                                               [src.sha256, ing.kind]):
+        srcs = [SourceFile.from_path(path) for path in paths]
+        done = {r[0] for r in con.execute(
+            "SELECT source_sha256 FROM sources WHERE kind = ? AND source_sha256 IN (SELECT unnest(?))",
+            [ing.kind, [x.sha256 for x in srcs]]).fetchall()}
+        for src in srcs:
+            if src.sha256 in seen or src.sha256 in done:
                 staged.append(None)
                 continue
             seen.add(src.sha256)
