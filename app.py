@@ -19,6 +19,7 @@ PAGES = [
     st.Page("pages/1_Agenda.py", title="Board agenda", icon="🗓️", default=True),
     st.Page("pages/2_Patient.py", title="Patient evidence", icon="🧾", url_path="patient"),
     st.Page("pages/3_Explain.py", title="Explain the model", icon="🔍", url_path="explain"),
+    st.Page("pages/4_Similar.py", title="Similar cases", icon="👥", url_path="similar"),
     st.Page("pages/5_Trials.py", title="Trial hints", icon="🧪", url_path="trials"),
     st.Page("pages/6_Present.py", title="Presentation mode", icon="🖥️", url_path="present"),
 ]

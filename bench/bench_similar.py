@@ -43,6 +43,7 @@ from core.similar.representation import nominal_dimension  # noqa: E402
 
 K = 10
 TARGET_RECALL = 0.95
+TUNE_MARGIN = 0.01  # tune for 0.96 on the tuning queries so the evaluation set clears 0.95
 ROOT = Path(__file__).resolve().parent.parent
 HEADING = "## Similar cases"
 
@@ -119,7 +120,7 @@ def duckdb_bruteforce(x: np.ndarray, queries: np.ndarray, exact_rows: np.ndarray
         ids = [r[0] for r in con.execute(sql, [qv.tolist()]).fetchall()]
         lat.append((time.perf_counter() - t) * 1000.0)
         rows.append(ids + [-1] * (K - len(ids)))
-    size = con.execute("SELECT sum(estimated_size) FROM duckdb_tables() WHERE table_name = 'cases'").fetchone()[0]
+    size = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
     con.close()
     rec = recall_at_k(np.asarray(rows), exact_rows[: len(queries)], K)
     return Row(n, "DuckDB array_cosine_similarity", "brute force", build, int(size or 0), float("nan"), rec,
@@ -138,7 +139,7 @@ def latencies(index: faiss.Index, queries: np.ndarray, args: argparse.Namespace)
 def measure(index: faiss.Index, params: IndexParams, build: float, grown: float, n: int, q_tune: np.ndarray,
             q_eval: np.ndarray, exact_tune: np.ndarray, exact_eval: np.ndarray, args: argparse.Namespace) -> Row:
     """Tune the search setting on the tuning queries, then recall and latency on the evaluation queries."""
-    tuned = tune_search(index, params, q_tune, exact_tune, K, TARGET_RECALL)
+    tuned = tune_search(index, params, q_tune, exact_tune, K, TARGET_RECALL + TUNE_MARGIN)
     _, approx = search(index, q_eval, K)
     rec = recall_at_k(approx, exact_eval, K)
     lat = latencies(index, q_eval, args)
@@ -270,9 +271,9 @@ def main() -> int:
             "", f"Command: `{cmd.strip()}`", "",
             f"d = {args.dim} (fused case vector), k = {K}, {args.queries} evaluation queries one at a time "
             f"(DuckDB: {args.duckdb_queries}), search settings tuned on a separate {args.queries}-query set for "
-            f"recall@10 >= {TARGET_RECALL}. Vectors: clustered mixture (1 cluster per 1,000 cases), L2-normalised. "
+            f"recall@10 >= {TARGET_RECALL + TUNE_MARGIN:.2f}. Vectors: clustered mixture (1 cluster per 1,000 cases), L2-normalised. "
             "Recall is against exact flat search in the same run; 'p95 / flat p95' is the latency ratio to it. "
-            "Index size = serialised faiss index (DuckDB: estimated table size); RSS growth = resident memory "
+            "Index size = serialised faiss index (DuckDB: its buffer-manager memory holding the table); RSS growth = resident memory "
             "added while building.", ""] + table(rows) + [""] + verdict(rows)
     print("\n".join(body))
     if args.write_doc:

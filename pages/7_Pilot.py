@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from core.governance import audit
-from core.pilot import figures, report
+from core.pilot import drilldown, export, figures, report
 from core.pilot.threshold_admin import threshold_history
 from pages import _cached as c
 from pages import _pilot_cached as pc
@@ -68,15 +68,17 @@ for t, (name, fig) in zip(tabs, figs.items()):
     t.plotly_chart(fig, width="stretch", key=f"pilot_fig_{name}")
 
 st.subheader("Cases behind a number")
-labels = {r["metric"]: f"{r['threshold_id']} — {r['estimate']}, n={r['n']}" for r in tab.iter_rows(named=True)}
+labels = {r["metric"]: f"{r['threshold_id']} — {r['estimate']}, n={r['n']}" for r in tab.iter_rows(named=True)
+          if r["metric"] in rv.measured}
 metric = st.selectbox("Metric", list(labels), format_func=labels.get, key="pilot_drill_metric")
-drill = report.drilldown(rv, metric)
-counts = report.drill_counts(drill)
-st.caption(f"numerator {counts['numerator']} · denominator only {counts['denominator only']} · not counted "
-           f"{counts['not counted']} · the metric's n = {rv.measured[metric].n}")
-drill = drill.with_columns(pl.format("/patient?patient={}", pl.col("patient_id")).alias("open"))
-st.dataframe(drill, hide_index=True, width="stretch", key="pilot_drill",
-             column_config={"open": st.column_config.LinkColumn("patient", display_text=r"patient=(.*)")})
+if metric is not None:
+    drill = drilldown.drilldown(rv, metric)
+    counts = drilldown.drill_counts(drill)
+    st.caption(f"numerator {counts['numerator']} · denominator only {counts['denominator only']} · not counted "
+               f"{counts['not counted']} · the metric's n = {rv.measured[metric].n}")
+    drill = drill.with_columns(pl.format("/patient?patient={}", pl.col("patient_id")).alias("open"))
+    st.dataframe(drill, hide_index=True, width="stretch", key="pilot_drill",
+                 column_config={"open": st.column_config.LinkColumn("patient", display_text=r"patient=(.*)")})
 
 st.subheader("Export for the steering committee")
 if not user.can("export"):
@@ -92,15 +94,15 @@ def audit_export(kind: str) -> None:
                                                                   "thresholds_sha256": rv.config.sha256})
 
 
-if x.download_button("Metrics CSV", report.metrics_csv(rv), file_name=f"pilot-metrics-{stamp}.csv", mime="text/csv",
+if x.download_button("Metrics CSV", export.metrics_csv(rv), file_name=f"pilot-metrics-{stamp}.csv", mime="text/csv",
                      key="pilot_csv_metrics"):
     audit_export("metrics csv")
-if y.download_button("Cases CSV", report.cases_csv(rv), file_name=f"pilot-cases-{stamp}.csv", mime="text/csv",
+if y.download_button("Cases CSV", export.cases_csv(rv), file_name=f"pilot-cases-{stamp}.csv", mime="text/csv",
                      key="pilot_csv_cases"):
     audit_export("cases csv")
 if z.button("Prepare PDF", key="pilot_pdf"):
     with st.spinner("Rendering the PDF…"), tempfile.TemporaryDirectory() as d:
-        pdf = report.export_pdf(rv, Path(d) / "pilot.pdf", figs).read_bytes()
+        pdf = export.export_pdf(rv, Path(d) / "pilot.pdf", figs).read_bytes()
     audit_export("pdf")
     z.download_button("Download PDF", pdf, file_name=f"pilot-review-{stamp}.pdf", mime="application/pdf",
                       key="pilot_pdf_download")

@@ -46,7 +46,8 @@ def _register_post_build() -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from core.pilot.report import build_review, cases_csv, metrics_csv, summary_lines
+    from core.pilot.export import cases_csv, metrics_csv, summary_lines
+    from core.pilot.report import build_review
     from core.store import db
 
     con = db.connect_readonly()

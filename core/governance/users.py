@@ -52,26 +52,30 @@ def hash_password(password: str) -> str:
 
 
 def create_user(writer: BoardWriter, username: str, password: str, role: Role, *, actor: str = "system") -> None:
+    with writer.transaction() as cur:
+        _insert_user(cur, username, password, role, actor)
+
+
+def _insert_user(cur, username: str, password: str, role: Role, actor: str) -> None:
     Role(role)
     if not username or not username.replace(".", "").replace("_", "").isalnum():
         raise ValueError("username must be letters, digits, '.' or '_'")
-    with writer.transaction() as cur:
-        cur.execute("INSERT INTO users VALUES (?, ?, ?, ?, false)",
-                    [username, str(role), hash_password(password), datetime.now(timezone.utc).replace(tzinfo=None)])
-        audit.append(cur, actor, "user.create", username, {"role": str(role)})
+    cur.execute("INSERT INTO users VALUES (?, ?, ?, ?, false)",
+                [username, str(role), hash_password(password), datetime.now(timezone.utc).replace(tzinfo=None)])
+    audit.append(cur, actor, "user.create", username, {"role": str(role)})
 
 
 def ensure_demo_users(writer: BoardWriter) -> bool:
-    """Create the documented demo users if there are no users at all; True if created."""
-    cur = writer.read()
-    try:
-        n = cur.execute("SELECT count(*) FROM users").fetchone()[0]
-    finally:
-        cur.close()
-    if n:
-        return False
-    for name, (pw, role) in DEMO_USERS.items():
-        create_user(writer, name, pw + "-demo", role)
+    """Create the documented demo users if there are no users at all; True if created.
+
+    Check and inserts share one writer transaction: sessions opening at the same moment
+    must not both find the table empty and insert the same users twice.
+    """
+    with writer.transaction() as cur:
+        if cur.execute("SELECT count(*) FROM users").fetchall()[0][0]:
+            return False
+        for name, (pw, role) in DEMO_USERS.items():
+            _insert_user(cur, name, pw + "-demo", role, "system")
     return True
 
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.config import path_setting
+from core.config import PROJECT_ROOT, path_setting
 from core.imaging.pixels import preset, window
 
 logger = logging.getLogger(__name__)
@@ -36,8 +36,9 @@ MARGIN_CLASSES: tuple[str, ...] = ("smooth", "lobulated", "spiculated")
 INPUT_SIZE = 128
 CROP_SIZE = 48
 CELL_PX = 8          # detector score-map cell, in input pixels
-# lung window shows a lesion against air, mediastinal window its texture and liver lesions
-WINDOWS: tuple[str, ...] = ("lung", "mediastinum")
+# (centre, width) HU of the input channels: the lung window shows a lesion against air, the
+# mediastinal window its texture, a narrow soft-tissue window liver and breast lesions (~70 HU contrast)
+WINDOWS: tuple[tuple[float, float], ...] = (preset("lung"), preset("mediastinum"), (60.0, 160.0))
 LSE_SHARPNESS = 4.0  # log-sum-exp pooling of the score map: between mean (0) and max (inf)
 CAM_LAYER = "detector.features.12"  # output of the detector's last conv block (S/8 x S/8)
 
@@ -51,7 +52,7 @@ class EncoderConfig:
     descriptor_width: int = 16
     input_size: int = INPUT_SIZE
     crop_size: int = CROP_SIZE
-    windows: tuple[str, ...] = WINDOWS
+    windows: tuple[tuple[float, float], ...] = WINDOWS
     margin_classes: tuple[str, ...] = MARGIN_CLASSES
 
     def __post_init__(self) -> None:
@@ -59,8 +60,8 @@ class EncoderConfig:
             raise ValueError(f"embed_dim must be in [8, 128], got {self.embed_dim}")
         if self.input_size % CELL_PX or self.crop_size % 8:
             raise ValueError(f"input_size must be a multiple of {CELL_PX} and crop_size of 8")
-        for w in self.windows:
-            preset(w)  # raises on an unknown window name
+        if any(w <= 0 for _, w in self.windows):
+            raise ValueError(f"window widths must be positive, got {self.windows}")
 
     @property
     def grid(self) -> int:
@@ -174,19 +175,20 @@ class PresenceHead(nn.Module):
 
 # ---- preprocessing ---------------------------------------------------------------------
 
-def windowed_channels(hu: np.ndarray, windows: tuple[str, ...] = WINDOWS, size: int = INPUT_SIZE) -> np.ndarray:
-    """HU slice (H, W) -> float32 (len(windows), size, size): each display window scaled to [0, 1].
+def windowed_channels(hu: np.ndarray, windows: tuple[tuple[float, float], ...] = WINDOWS,
+                      size: int = INPUT_SIZE) -> np.ndarray:
+    """HU slice (H, W) -> float32 (len(windows), size, size): each (centre, width) window scaled to [0, 1].
 
-    Uses the same windows as the viewer (``core.imaging.pixels.window``), resampled
+    Uses the viewer's display windowing (``core.imaging.pixels.window``), resampled
     bilinearly when the slice is not ``size`` x ``size``.
 
     Raises:
-        ValueError: ``hu`` is not a 2-D array, or an unknown window name.
+        ValueError: ``hu`` is not a 2-D array.
     """
     hu = np.asarray(hu, dtype=np.float32)
     if hu.ndim != 2:
         raise ValueError(f"expected a 2-D HU slice, got shape {hu.shape}")
-    chans = np.stack([window(hu, *preset(w)) for w in windows]).astype(np.float32) / 255.0
+    chans = np.stack([window(hu, c, w) for c, w in windows]).astype(np.float32) / 255.0
     if chans.shape[1:] != (size, size):
         t = F.interpolate(torch.from_numpy(chans)[None], size=(size, size), mode="bilinear", align_corners=False)
         chans = t[0].numpy()
@@ -224,8 +226,14 @@ class EncoderMetadata:
     created_at: str = ""
 
 
+COMMITTED_MODELS_DIR = PROJECT_ROOT / "data" / "models"
+
+
 def default_weights_path(version: str = MODEL_VERSION) -> Path:
-    return path_setting("models_dir") / f"encoder-{version}.pt"
+    """``encoder-<version>.pt`` in the ``models_dir`` setting, else the weights committed with the code."""
+    own = path_setting("models_dir") / f"encoder-{version}.pt"
+    committed = COMMITTED_MODELS_DIR / f"encoder-{version}.pt"
+    return own if own.exists() or not committed.exists() else committed
 
 
 def metadata_path(weights: Path) -> Path:
@@ -253,7 +261,7 @@ def load_encoder(path: Path | None = None) -> tuple[LesionEncoder, EncoderMetada
         raise FileNotFoundError(f"no encoder weights at {path}: run `python -m core train-encoder --seed 7`")
     blob = torch.load(path, map_location="cpu", weights_only=True)
     cfg = dict(blob["config"])
-    cfg["windows"] = tuple(cfg["windows"])
+    cfg["windows"] = tuple(tuple(float(v) for v in w) for w in cfg["windows"])
     cfg["margin_classes"] = tuple(cfg["margin_classes"])
     model = LesionEncoder(EncoderConfig(**cfg))
     model.load_state_dict(blob["state_dict"])

@@ -110,19 +110,21 @@ def select_targets(lesions: dict[str, _Lesion]) -> list[str]:
     return out
 
 
+def sum_is_progression(sum_mm: float, nadir_mm: float) -> bool:
+    """PD by size: >= 20 % above the nadir and >= 5 mm above it (both bounds inclusive)."""
+    return (sum_mm - nadir_mm >= PD_MIN_ABSOLUTE_INCREASE_MM - _EPS
+            and sum_mm >= nadir_mm * (1 + PD_INCREASE_FROM_NADIR) - _EPS)
+
+
 def classify(sum_mm: float | None, baseline_mm: float, nadir_mm: float, *, complete: bool,
              new_lesions: list[str]) -> tuple[Response, str]:
     """Response at one follow-up and the reason in words (thresholds: module constants)."""
     if new_lesions:
         return Response.PD, "new lesion: " + ", ".join(new_lesions)
-    if sum_mm is not None:
-        inc_mm = sum_mm - nadir_mm
-        inc_ok = inc_mm >= PD_MIN_ABSOLUTE_INCREASE_MM - _EPS
-        pct_ok = sum_mm >= nadir_mm * (1 + PD_INCREASE_FROM_NADIR) - _EPS
-        nadir_txt = f"{_pct(sum_mm, nadir_mm)} ({inc_mm:+.1f} mm) from nadir {nadir_mm:.1f} mm"
-        if inc_ok and pct_ok:
-            return Response.PD, (f"sum {sum_mm:.1f} mm is {nadir_txt}: PD needs >= +{PD_INCREASE_FROM_NADIR:.0%} "
-                                 f"and >= +{PD_MIN_ABSOLUTE_INCREASE_MM:.0f} mm")
+    if sum_mm is not None and sum_is_progression(sum_mm, nadir_mm):
+        nadir_txt = f"{_pct(sum_mm, nadir_mm)} ({sum_mm - nadir_mm:+.1f} mm) from nadir {nadir_mm:.1f} mm"
+        return Response.PD, (f"sum {sum_mm:.1f} mm is {nadir_txt}: PD needs >= +{PD_INCREASE_FROM_NADIR:.0%} "
+                             f"and >= +{PD_MIN_ABSOLUTE_INCREASE_MM:.0f} mm")
     if not complete or sum_mm is None:
         return Response.NE, ""  # the caller says which target lesions were not measured
     if sum_mm <= _EPS:
@@ -190,8 +192,8 @@ def assess_response(measurements: pl.DataFrame, studies: pl.DataFrame | None = N
                 reason = "target lesion(s) not measured at this study: " + ", ".join(missing)
             elif missing:
                 reason += "; target lesion(s) not measured at this study: " + ", ".join(missing)
-        # a partial sum is shown only when it already proves PD (missing lesions can only add to it)
-        shown = sum_mm if (not missing or response == Response.PD) else None
+        # a partial sum is shown only when it alone proves PD (missing lesions can only add to it)
+        shown = sum_mm if not missing or (sum_mm is not None and sum_is_progression(sum_mm, nadir)) else None
         rows.append(_row(p, response, reason, shown, baseline_mm, nadir, targets, measured_t, new))
         if not missing and sum_mm is not None and targets:
             nadir = min(nadir, sum_mm)

@@ -195,16 +195,29 @@ def _flip_lr(x: torch.Tensor, y: dict[str, torch.Tensor], size: int) -> tuple[to
     return x.flip(-1), {**y, "cells": y["cells"].flip(-1), "centre": centre}
 
 
+def random_rotation(crops: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Rotate each crop by a random angle (and mirror half of them) about its centre, bilinear."""
+    n = crops.shape[0]
+    theta = torch.rand(n, generator=gen) * 2 * math.pi
+    mirror = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    mat = torch.stack([torch.stack([cos * mirror, -sin, torch.zeros(n)], 1),
+                       torch.stack([sin * mirror, cos, torch.zeros(n)], 1)], 1)
+    grid = F.affine_grid(mat, list(crops.shape), align_corners=False)
+    return F.grid_sample(crops, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def fit_encoder(slices: list[LabelledSlice], plan: TrainingPlan = DEFAULT_TRAINING, *,
-                config: EncoderConfig | None = None,
+                config: EncoderConfig | None = None, evaluate: bool = True,
                 progress: Callable[[str], None] | None = None) -> TrainedEncoder:
     """Train a ``LesionEncoder`` on labelled slices; every ``plan.val_every``-th study is held out.
 
     Two phases: the detector on whole slices (per-cell and per-slice lesion labels), then the
-    descriptor on lesion-centred crops (jittered like the detector's peak, rotated and flipped:
-    margin, size and texture do not depend on orientation) plus crops of lesion-free slices.
+    descriptor on lesion-centred crops (jittered like the detector's peak, rotated by any angle
+    and mirrored: margin, size and texture do not depend on orientation) plus crops of lesion-free slices.
 
-    Returns the model (eval mode) with held-out metrics (``evaluate_encoder``).
+    Returns the model (eval mode) with held-out metrics (``evaluate_encoder``; empty when
+    ``evaluate`` is False).
     """
     torch.manual_seed(plan.seed)
     config = config or EncoderConfig()
@@ -236,17 +249,14 @@ def fit_encoder(slices: list[LabelledSlice], plan: TrainingPlan = DEFAULT_TRAINI
         idx = pool[j]
         yb = {k: v[idx] for k, v in y_train.items()}
         crops = crop_at(x_train[idx], training_centres(yb, size, gen), config.crop_size)
-        k = int(torch.randint(0, 4, (1,), generator=gen))
-        crops = torch.rot90(crops, k, dims=(2, 3))
-        if torch.rand(1, generator=gen).item() < 0.5:
-            crops = crops.flip(-1)
+        crops = random_rotation(crops, gen)
         return descriptor_loss(model.descriptor(crops), yb)
 
     _fit_loop(list(model.descriptor.parameters()), len(pool), plan.descriptor_epochs, plan, gen, descriptor_step,
               "descriptor", progress)
     train_seconds = time.perf_counter() - t0
     model.eval()
-    metrics = evaluate_encoder(model, val)
+    metrics = evaluate_encoder(model, val) if evaluate else {}
     return TrainedEncoder(model, metrics, train_seconds, len(train), len(val))
 
 

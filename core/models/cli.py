@@ -35,7 +35,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("evaluate", help="cross-validated evaluation report (AUROC CI, calibration, modality "
-                                        "subsets, subgroups, discrepancy precision/recall)")
+                                        "subsets, subgroups, discrepancy precision/recall); exit code 3 when "
+                                        "the multimodal model does not beat the best single modality")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, help="folder for evaluation.md/.json")
@@ -109,6 +110,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         disc = discrepancy_evaluation(con, truth)
         report = build_report(cv, entry=entry_d, discrepancy_eval=disc, n_boot=args.bootstrap)
         report["seconds"] = round(time.perf_counter() - t, 1)
+        report["store"] = {"version": db.current_version(),
+                           "patients": con.execute("SELECT count(*) FROM patients").fetchone()[0],
+                           "image_embeddings": con.execute("SELECT count(*) FROM image_embeddings").fetchone()[0]}
         report |= _faithfulness(con, truth, entry is not None)
     finally:
         con.close()

@@ -256,6 +256,10 @@ def render_markdown(report: dict) -> str:
     o = report["overall"]
     lines = ["# Model evaluation: progression or death within 12 months", "",
              f"Generated {report['generated_at']}. Protocol: {report['protocol']}.", ""]
+    st = report.get("store") or {}
+    if st:
+        lines += [f"Store version `{st.get('version')}`: {st.get('patients')} patients, image embeddings "
+                  f"{'present' if st.get('image_embeddings') else 'absent'}.", ""]
     mdl = report.get("model") or {}
     if mdl:
         lines += [f"Served model: `{mdl.get('model_id')}` version `{mdl.get('version')}`, training data hash "
@@ -310,6 +314,14 @@ def render_markdown(report: dict) -> str:
     for r in report["interval_when_modality_hidden"]:
         lines.append(f"| {r['modality']} | {r['n']} | {r['widens_logit_pct']:.0f} | {_fmt(r['mean_width_with'])} | "
                      f"{_fmt(r['mean_width_without'])} | {r['coverage_pct']:.0f} |")
+    fa = report.get("explanation_faithfulness") or {}
+    if fa.get("modalities"):
+        lines += ["", "## Do the explanations find what is true? (synthetic cohort only)", "",
+                  "Spearman correlation between each modality's summed SHAP (served model, historical patients) "
+                  "and the generator's latent log-hazard term of that modality (clinical: clinical + labs terms).", "",
+                  "| modality | n | Spearman |", "|---|---|---|"]
+        for r in fa["modalities"]:
+            lines.append(f"| {r['modality']} | {r['n']} | {_fmt(r['spearman_shap_vs_truth'], 2)} |")
     d = report.get("discrepancy_detection") or {}
     lines += ["", "## Discrepancy detection against the generator's planted discrepancies", ""]
     if d.get("kinds"):

@@ -6,6 +6,7 @@ features (see ``core.models.feature_registry`` for their meaning).
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 from datetime import datetime
@@ -15,9 +16,11 @@ import polars as pl
 
 from core.models.feature_registry import (GENES, LAB_LOOKBACK_DAYS, LABS, MARGIN_SCORE, N_EMBEDDING_PCS, OOD_COLUMN,
                                           SENSITIVE_LEVELS, feature_names)
-from core.models.projection import EmbeddingProjection, patient_embeddings
+from core.models.projection import EmbeddingProjection, encoder_versions, patient_embeddings
 from core.models.vocab import biomarker_key, result_positive
 from core.store.queries import frame
+
+logger = logging.getLogger(__name__)
 
 
 def _before(alias: str = "e") -> str:
@@ -51,6 +54,9 @@ def imaging(con: duckdb.DuckDBPyConnection, view: str, projection: EmbeddingProj
             emb = pl.DataFrame({"patient_id": ids} | {f"img_emb_pc{j + 1}": pcs[:, j] for j in range(k)}
                                | {OOD_COLUMN: projection.ood_percentile(vecs)})
             out = out.join(emb, on="patient_id", how="left")
+        elif present.height and projection.encoder_version not in encoder_versions(con):
+            logger.warning("no embeddings of encoder version %s in the store (model trained on it): embedding "
+                           "features are missing; retrain the model or re-embed", projection.encoder_version)
     return out
 
 

@@ -1,16 +1,15 @@
-"""The pilot review: verdict, threshold table, the frames behind every plot, drill-down and exports.
+"""The pilot review: verdict, threshold table and the frames behind every plot.
 
 ``build_review`` gathers everything once (pilot cases, measured metrics, judgements,
-verdict); the other functions are pure views of a ``PilotReview`` for the page, the CLI
-and the steering-committee export, so all three show the same numbers.
+verdict); the other functions here, in ``drilldown`` and in ``export`` are pure views of a
+``PilotReview`` for the page, the CLI and the steering-committee export, so all three
+show the same numbers.
 """
 from __future__ import annotations
 
-import html
-import io
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -25,7 +24,6 @@ from core.store.queries import frame
 logger = logging.getLogger(__name__)
 
 DEFAULT_SUBGROUP_MIN_N = 20
-NUMERATOR, DENOMINATOR, NOT_COUNTED = "numerator", "denominator only", "not counted"
 
 
 @dataclass(frozen=True)
@@ -209,171 +207,8 @@ def turnaround(review: PilotReview) -> pl.DataFrame:
                                "preparation_h")
 
 
-# ---- drill-down -----------------------------------------------------------------------------------
-
-DRILL_COLUMNS = ("counted_as", "why", "decision_id", "meeting_id", "patient_id", "decided_at", "model_agreement",
-                 "reason_category", "model_risk", "outcome_12m", "followup_days", "turnaround_h", "preparation_h",
-                 "has_imaging", "has_notes", "has_sequencing", "cancer_type", "sex", "age_band", "site")
-
-
-def _worst_subgroup(review: PilotReview) -> tuple[str, str] | None:
-    tab = subgroups(review).filter((pl.col("n_outcomes") >= review.subgroup_min_n) & pl.col("auroc").is_not_null())
-    if tab.height == 0:
-        return None
-    w = tab.sort("auroc").row(0, named=True)
-    return w["subgroup"], w["level"]
-
-
-def drilldown(review: PilotReview, metric: str) -> pl.DataFrame:
-    """The decided cases behind one metric: which count in the numerator, which only in the
-    denominator, and which are not counted (with why)."""
-    df = metrics.with_age_band(review.cases)
-    agree = pl.col("model_agreement")
-    used = agree != "not used"
-    observed = pl.col("outcome_12m").is_not_null() & pl.col("model_risk").is_not_null()
-    why_unobserved = (pl.when(pl.col("model_risk").is_null()).then(pl.lit("no model risk recorded"))
-                      .otherwise(pl.format("outcome not observable yet (follow-up {} days, no event)",
-                                           pl.col("followup_days").round(0))))
-    rate_metrics = {"acceptance_rate": agree == "accepted", "override_rate": agree == "overridden",
-                    "discordance_rate": agree.is_in(["modified", "overridden"])}
-    if metric in rate_metrics:
-        num = rate_metrics[metric]
-        role = pl.when(~used).then(pl.lit(NOT_COUNTED)).when(num).then(pl.lit(NUMERATOR)).otherwise(pl.lit(DENOMINATOR))
-        why = pl.when(~used).then(pl.lit("model output not used")).otherwise(pl.format("board: {}", agree))
-    elif metric in ("auroc", "ece", "subgroup_auroc_min"):
-        inside = observed
-        why_in = pl.when(pl.col("outcome_12m")).then(pl.format("event within 12 months ({})", pl.col("event_kind"))) \
-            .otherwise(pl.lit("no event within 12 months"))
-        if metric == "subgroup_auroc_min":
-            worst = _worst_subgroup(review)
-            if worst is None:
-                inside = pl.lit(False)
-                why_in = pl.lit(f"no subgroup has {review.subgroup_min_n} observed outcomes: none judged")
-            else:
-                col, level = worst
-                in_group = pl.col(col).cast(pl.Utf8) == level
-                why_in = pl.when(in_group).then(why_in).otherwise(pl.lit(f"outside the worst subgroup {col}={level}"))
-                inside = observed & in_group
-        role = pl.when(inside & pl.col("outcome_12m")).then(pl.lit(NUMERATOR)).when(inside).then(pl.lit(DENOMINATOR)) \
-            .otherwise(pl.lit(NOT_COUNTED))
-        why = pl.when(observed).then(why_in).otherwise(why_unobserved)
-    elif metric == "turnaround_reduction":
-        ok = pl.col("turnaround_h").is_not_null()
-        role = pl.when(ok).then(pl.lit(DENOMINATOR)).otherwise(pl.lit(NOT_COUNTED))
-        why = pl.when(ok).then(pl.format("ready -> decided {} h", pl.col("turnaround_h").round(1))) \
-            .otherwise(pl.lit("no ready time recorded"))
-    elif metric == "completeness_all_core":
-        allc = pl.col("has_imaging") & pl.col("has_notes") & pl.col("has_sequencing")
-        role = pl.when(allc).then(pl.lit(NUMERATOR)).otherwise(pl.lit(DENOMINATOR))
-        missing = pl.concat_str([pl.when(~pl.col(f"has_{m}")).then(pl.lit(m + " ")).otherwise(pl.lit(""))
-                                 for m in ("imaging", "notes", "sequencing")])
-        why = pl.when(allc).then(pl.lit("imaging, notes and sequencing on file")) \
-            .otherwise(pl.format("missing: {}", missing.str.strip_chars()))
-    else:
-        raise ValueError(f"no drill-down for metric {metric!r}; known: {sorted(review.measured)}")
-    order = pl.col("counted_as").replace_strict({NUMERATOR: 0, DENOMINATOR: 1, NOT_COUNTED: 2}, default=3)
-    return (df.with_columns(role.alias("counted_as"), why.alias("why"))
-            .select(*DRILL_COLUMNS).sort(order, "decided_at"))
-
-
-def drill_counts(drill: pl.DataFrame) -> dict[str, int]:
-    """Counts per role; numerator + denominator only = the metric's n for rates."""
-    counts = dict(drill.group_by("counted_as").len().iter_rows())
-    return {k: int(counts.get(k, 0)) for k in (NUMERATOR, DENOMINATOR, NOT_COUNTED)}
-
-
-# ---- exports --------------------------------------------------------------------------------------
-
-def metrics_csv(review: PilotReview) -> str:
-    """The threshold table as CSV, preceded by comment-free header columns (window, verdict, file hash)."""
-    t = threshold_table(review).with_columns(
-        pl.lit(str(review.window.start)).alias("window_start"), pl.lit(str(review.window.end)).alias("window_end"),
-        pl.lit(str(review.outcome.verdict)).alias("verdict"), pl.lit(review.config.sha256).alias("thresholds_sha256"))
-    buf = io.StringIO()
-    t.write_csv(buf)
-    return buf.getvalue()
-
-
-def cases_csv(review: PilotReview) -> str:
-    """Every decided case of the window with what each metric used (pseudonymous ids, no free text)."""
-    buf = io.StringIO()
-    metrics.with_age_band(review.cases).write_csv(buf)
-    return buf.getvalue()
-
-
-CSS = """
-body{font-family:DejaVu Sans,Arial,sans-serif;font-size:11pt;margin:22px;color:#111}
-h1{font-size:19pt;margin-bottom:2px} h2{font-size:14pt;border-bottom:1px solid #999;margin-top:16px}
-table{border-collapse:collapse;width:100%;font-size:9pt} td,th{border:1px solid #ccc;padding:3px 5px;text-align:left}
-.go{background:#e3f4e1} .no-go{background:#f9e0de} .extend{background:#fff4d6} .small{color:#555;font-size:8.5pt}
-.banner{padding:8px 12px;border-radius:4px;font-size:14pt;margin:8px 0}
-"""
-
-
-def _e(x: object) -> str:
-    return html.escape("" if x is None else str(x))
-
-
-def report_html(review: PilotReview, figures: dict[str, object] | None = None) -> str:
-    """Self-contained HTML for the steering committee (figures as static PNG when given)."""
-    from core.report.pdf import figure_png_tag
-
-    v = review.outcome.verdict
-    reasons = "".join(f"<li>{_e(r)}</li>" for r in review.outcome.reasons)
-    tab = threshold_table(review)
-    head = ("<tr><th>Threshold</th><th>Estimate (95% CI)</th><th>n</th><th>Required</th><th>min n</th>"
-            "<th>Status</th><th>Reason</th></tr>")
-    body = "".join(
-        f"<tr><td>{_e(r['threshold_id'])}{' (critical)' if r['critical'] else ''}<br>"
-        f"<span class='small'>{_e(r['description'])}</span></td><td>{_e(r['estimate'])}</td><td>{r['n']}</td>"
-        f"<td>{_e(r['threshold'])}</td><td>{r['min_n']}</td><td>{_e(r['status'])}</td><td>{_e(r['reason'])}"
-        f"<br><span class='small'>{_e(r['detail'])}</span></td></tr>" for r in tab.iter_rows(named=True))
-    notes = "".join(f"<li>{_e(n)}</li>" for n in review.notes)
-    figs = "".join(f"<h2>{_e(name)}</h2>{figure_png_tag(fig, alt=name)}" for name, fig in (figures or {}).items())
-    meta = review.config.meta
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""<!doctype html><html><head><meta charset='utf-8'><title>Pilot review</title><style>{CSS}</style>
-</head><body><h1>Pilot go / no-go review</h1>
-<p class='small'>Window {_e(review.window.text())} · {review.cases.height} decided cases
-({review.n_decisions_in_window} decisions in the window) · generated {now}</p>
-<div class='banner {_e(v)}'><b>Verdict: {_e(str(v).upper())}</b><ul>{reasons}</ul></div>
-{f"<h2>Governance notes</h2><ul>{notes}</ul>" if notes else ""}
-<h2>Thresholds</h2>
-<p class='small'>data/pilot/thresholds.toml · sha256 {_e(review.config.sha256)} · fixed on {_e(meta.get('fixed_on'))}
-by {_e(meta.get('approved_by'))} · version {_e(meta.get('version'))}. A threshold is met only when the whole 95%
-interval is on the right side and n reaches its minimum; otherwise "not enough data".</p>
-<table>{head}{body}</table>{figs}
-<p class='small'>Every number traces to the decisions listed in the cases export (pseudonymous patient ids).</p>
-</body></html>"""
-
-
-def export_pdf(review: PilotReview, out: Path, figures: dict[str, object] | None = None) -> Path:
-    """The review as PDF (headless Chromium)."""
-    from core.report.pdf import html_to_pdf
-
-    return html_to_pdf(report_html(review, figures), out)
-
-
 def board_state(board_cur: duckdb.DuckDBPyConnection) -> str:
     """A cheap fingerprint of the decisions table (count and latest id), to key caches."""
     row = frame(board_cur, "SELECT count(*) AS n, max(decision_id) AS last, max(decided_at) AS at FROM decisions")
     r = row.row(0)
     return f"{r[0]}:{r[1]}:{r[2]}"
-
-
-def summary_lines(review: PilotReview) -> list[str]:
-    """Plain-text verdict and threshold table (CLI)."""
-    out = [f"Pilot window {review.window.text()}: {review.cases.height} decided cases",
-           f"VERDICT: {str(review.outcome.verdict).upper()}"]
-    out += [f"  - {r}" for r in review.outcome.reasons]
-    out += [f"  ! {n}" for n in review.notes]
-    tab = threshold_table(review)
-    w = max([len(x) for x in tab["threshold_id"].to_list()] + [9])
-    out.append(f"{'threshold':<{w}}  {'estimate (95% CI)':<22} {'n':>4}  {'required':<10} status")
-    for r in tab.iter_rows(named=True):
-        out.append(f"{r['threshold_id']:<{w}}  {r['estimate']:<22} {r['n']:>4}  {r['threshold']:<10} {r['status']}"
-                   f" — {r['reason']}")
-    out.append(f"thresholds sha256 {review.config.sha256[:16]}…, fixed on {review.config.meta.get('fixed_on')}")
-    return out
-
-

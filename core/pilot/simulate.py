@@ -1,31 +1,24 @@
-"""A simulated 90-day pilot for the demo: weekly board meetings in the past, decided cases, real model risks.
+"""A simulated 90-day pilot for the demo: decided cases with real model risks, recorded like real decisions.
 
-The pilot runs on the board's regular Wednesday meetings, starting the first Wednesday
-a week after the thresholds were fixed (``meta.fixed_on``), so that 12-month outcomes
-are observable by the demo's reference date. Its cases are HISTORICAL patients who, at
-the meeting, are diagnosed, already past their first board (or at it), alive, free of
-recorded progression and still followed up; so the board's regular first-board index date
-of every patient, and with it the model's training target, is unchanged. A patient is
-discussed once during the pilot.
+The agenda (which historical patients are on which weekly pilot meeting) comes from
+``core.pilot.sim_agenda``. What the board saw is the registered model's risk as of the
+meeting (features cut off at the meeting time), which is what ``model_risk`` on the
+decision records. Agreement draws give ~75-80% acceptance improving over the weeks,
+overrides mostly for patient preference, some modified and a few not used; turnaround
+(case ready -> decided) is shorter than the pre-pilot baseline of
+``data/pilot/thresholds.toml``.
 
-What the board saw is the registered model's risk as of the meeting (features cut off at
-the meeting time), which is what ``model_risk`` on the decision records. Agreement draws
-give ~75-80% acceptance improving over the weeks, overrides mostly for patient preference,
-some modified and a few not used; turnaround (case ready -> decided) is shorter than the
-pre-pilot baseline of ``data/pilot/thresholds.toml``.
-
-Evidence-store rows (board_meetings, board_cases) are written by ``write_pilot_agenda``
-inside build-demo's writer; decisions go through ``core.board.decisions.record_decision``
-into the board store, hash-chained in the audit log like real ones. Everything drawn is
-deterministic: the agenda by seed, each decision by its (meeting, patient).
+Evidence-store rows (board_meetings, board_cases) are written inside build-demo's writer;
+decisions go through ``core.board.decisions.record_decision`` into the board store,
+hash-chained in the audit log like real ones. Everything drawn is deterministic: the
+agenda by seed, each decision by its (meeting, patient).
 """
 from __future__ import annotations
 
 import argparse
 import logging
-import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -34,19 +27,12 @@ import polars as pl
 
 from core.board.decisions import Decision, ModelAgreement, OverrideReason, Recommendation, record_decision
 from core.ingest.base import stable_id
-from core.models import target
+from core.pilot.sim_agenda import N_MEETINGS, pilot_agenda, plan_agenda, write_pilot_agenda
 from core.store.db import BoardWriter
-from core.store.queries import frame
 
 logger = logging.getLogger(__name__)
 
-N_MEETINGS = 12
-CASES_PER_MEETING = (8, 12)
-MEETING_TIME = time(7, 30)
-TITLE = "Multidisciplinary Tumor Board (pilot week {week})"
-TITLE_LIKE = "%(pilot week %"
 SIM_ACTOR = "pilot-simulation (demo)"
-OUTCOME_MARGIN_DAYS = 30  # follow-up needed after the last meeting beyond the 365-day horizon
 REASON_WEIGHTS = {
     OverrideReason.PATIENT_PREFERENCE: 0.36, OverrideReason.COMORBIDITY: 0.18, OverrideReason.DISAGREE_EVIDENCE: 0.14,
     OverrideReason.MISSING_DATA: 0.10, OverrideReason.GUIDELINE: 0.09, OverrideReason.TRIAL: 0.08,
@@ -72,184 +58,6 @@ PLAN_TEXT = {
     Recommendation.TRIAL: "Refer for trial screening.",
 }
 ATTENDEES = ("medical oncology", "radiology", "pathology", "surgery", "radiation oncology", "nursing")
-
-
-# ---- schedule and agenda ---------------------------------------------------------------------------
-
-def pilot_start(reference: date, fixed_on: date | None) -> date:
-    """First meeting: the first Wednesday at least a week after the thresholds were fixed, moved earlier
-    (with a warning) when that leaves too little follow-up before ``reference`` to observe 12-month outcomes."""
-    latest = reference - timedelta(days=target.HORIZON_DAYS + OUTCOME_MARGIN_DAYS + 7 * (N_MEETINGS - 1))
-    start = (fixed_on or latest) + timedelta(days=7)
-    start += timedelta(days=(2 - start.weekday()) % 7)  # Wednesday
-    if start > latest:
-        logger.warning("thresholds fixed on %s leave no observable 12-month outcomes before %s; "
-                       "the simulated pilot starts earlier than that", fixed_on, reference)
-        start = latest - timedelta(days=(latest.weekday() - 2) % 7)
-    return start
-
-
-def meeting_times(start: date, n: int = N_MEETINGS) -> list[datetime]:
-    return [datetime.combine(start + timedelta(days=7 * k), MEETING_TIME) for k in range(n)]
-
-
-def meeting_id(when: datetime) -> str:
-    """The board's meeting id convention (core/synth/build.py): one meeting per Wednesday."""
-    return f"MTB-{when:%Y%m%d}"
-
-
-def patient_course(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Historical patients with first board, diagnosis, first progression/death and last contact.
-
-    First event and last contact come from ``target.outcome_labels`` with an index date before
-    any evidence, so 'event' and 'follow-up' mean exactly what the model's target means.
-    """
-    idx = frame(con, """SELECT patient_id, cohort, TIMESTAMP '1900-01-01' AS index_date, 'course' AS index_rule
-                        FROM patients WHERE cohort = 'historical' ORDER BY patient_id""")
-    if idx.height == 0:
-        return pl.DataFrame(schema={"patient_id": pl.Utf8, "first_board": pl.Datetime("us"),
-                                    "diagnosis_at": pl.Datetime("us"), "first_event": pl.Datetime("us"),
-                                    "followup_end": pl.Datetime("us")})
-    course = target.outcome_labels(con, idx).select("patient_id", pl.col("event_date").alias("first_event"),
-                                                    "followup_end")
-    boards = target.index_dates(con, idx["patient_id"].to_list()).filter(pl.col("index_rule") == "board meeting")
-    dx = frame(con, "SELECT patient_id, CAST(diagnosis_date AS TIMESTAMP) AS diagnosis_at FROM patients "
-                    "WHERE cohort = 'historical'")
-    return (boards.select("patient_id", pl.col("index_date").alias("first_board"))
-            .join(dx, on="patient_id", how="left").join(course, on="patient_id", how="left")
-            .with_columns(pl.col(c).cast(pl.Datetime("us")) for c in ("first_board", "diagnosis_at", "first_event",
-                                                                       "followup_end"))
-            .sort("patient_id"))
-
-
-def eligible_at(course: pl.DataFrame, when: datetime) -> pl.DataFrame:
-    """Patients who could be on the board at ``when``: first board on or before that day, diagnosed,
-    alive and progression-free, and seen again afterwards."""
-    day_end = datetime.combine(when.date(), time.max)
-    return course.filter(
-        (pl.col("first_board") <= day_end)
-        & (pl.col("diagnosis_at").is_null() | (pl.col("diagnosis_at") < when))
-        & (pl.col("first_event").is_null() | (pl.col("first_event") > when))
-        & (pl.col("followup_end") > when))
-
-
-def plan_agenda(con: duckdb.DuckDBPyConnection, seed: int, reference: date, fixed_on: date | None) -> pl.DataFrame:
-    """Which historical patients are on which pilot meeting, with the pilot's preparation times.
-
-    Returns one row per case: meeting_id, scheduled_at, week (1..12), patient_id, first_discussion
-    (the meeting is the patient's first board), added_at, ready_at, minutes_planned, presenter.
-    """
-    from core.synth.catalog import CLINICIANS
-
-    rng = np.random.default_rng([seed, 90])
-    times = meeting_times(pilot_start(reference, fixed_on))
-    course = patient_course(con)
-    pools = [eligible_at(course, t) for t in times]
-    used: set[str] = set()
-    rows = []
-    for week, (when, pool) in enumerate(zip(times, pools), start=1):
-        left = {p for later in pools[week - 1:] for p in later["patient_id"].to_list()} - used
-        avail = pool.filter(~pl.col("patient_id").is_in(list(used)))
-        first = avail.filter(pl.col("first_board").dt.date() == when.date())
-        others = avail.filter(pl.col("first_board").dt.date() != when.date())
-        want = int(rng.integers(CASES_PER_MEETING[0], CASES_PER_MEETING[1] + 1))
-        k = min(want, math.ceil(len(left) / (N_MEETINGS - week + 1)))
-        picked = first["patient_id"].to_list()
-        n_more = max(0, min(k - len(picked), others.height))
-        if n_more:
-            # re-discussions: recently diagnosed patients come back more often
-            days = ((when - others["first_board"]).dt.total_seconds() / 86400).to_numpy()
-            w = np.exp(-days / 365.0)
-            picked += list(rng.choice(others["patient_id"].to_numpy(), size=n_more, replace=False, p=w / w.sum()))
-        for pid in picked:
-            used.add(pid)
-            added = when - timedelta(hours=float(rng.uniform(60, 115)))
-            prep = float(np.clip(rng.lognormal(math.log(20), 0.5), 3, 60))
-            rows.append({"meeting_id": meeting_id(when), "scheduled_at": when, "week": week, "patient_id": str(pid),
-                         "first_discussion": pid in set(first["patient_id"].to_list()),
-                         "added_at": _minute(added), "ready_at": _minute(added + timedelta(hours=prep)),
-                         "minutes_planned": int(rng.integers(4, 10)),
-                         "presenter": CLINICIANS["oncology"][int(rng.integers(len(CLINICIANS["oncology"])))]})
-    schema = {"meeting_id": pl.Utf8, "scheduled_at": pl.Datetime("us"), "week": pl.Int64, "patient_id": pl.Utf8,
-              "first_discussion": pl.Boolean, "added_at": pl.Datetime("us"), "ready_at": pl.Datetime("us"),
-              "minutes_planned": pl.Int64, "presenter": pl.Utf8}
-    return pl.DataFrame(rows, schema=schema)
-
-
-def _minute(t: datetime) -> datetime:
-    return t.replace(second=0, microsecond=0)
-
-
-def write_pilot_agenda(con: duckdb.DuckDBPyConnection, agenda: pl.DataFrame) -> int:
-    """Write the pilot meetings and cases into a writable evidence store; returns the number of cases.
-
-    A meeting that already exists that Wednesday (a historical first board) becomes the pilot
-    meeting; its existing case rows keep their question and get the pilot's preparation times.
-    """
-    if agenda.height == 0:
-        return 0
-    from core.synth.catalog import SITES
-
-    meetings = agenda.group_by("meeting_id", "scheduled_at", "week").len().sort("scheduled_at")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for m in meetings.iter_rows(named=True):
-            title = TITLE.format(week=m["week"])
-            con.execute("""INSERT INTO board_meetings (meeting_id, scheduled_at, site, title) VALUES (?, ?, ?, ?)
-                           ON CONFLICT (meeting_id) DO UPDATE SET title = excluded.title""",
-                        [m["meeting_id"], m["scheduled_at"], SITES[0], title])
-        existing = frame(con, """SELECT meeting_id, patient_id, position, question FROM board_cases
-                                 WHERE meeting_id IN (SELECT unnest(?))""", [meetings["meeting_id"].to_list()])
-        known = {(r["meeting_id"], r["patient_id"]): r for r in existing.iter_rows(named=True)}
-        last_pos = {mid: int(existing.filter(pl.col("meeting_id") == mid)["position"].max() or 0)
-                    for mid in meetings["meeting_id"].to_list()}
-        facts = _case_facts(con, agenda["patient_id"].to_list())
-        for r in agenda.iter_rows(named=True):
-            old = known.get((r["meeting_id"], r["patient_id"]))
-            if old is not None:
-                con.execute("""UPDATE board_cases SET added_at = ?, ready_at = ?, minutes_planned = ?, presenter = ?
-                               WHERE meeting_id = ? AND patient_id = ?""",
-                            [r["added_at"], r["ready_at"], r["minutes_planned"], r["presenter"], r["meeting_id"],
-                             r["patient_id"]])
-                continue
-            last_pos[r["meeting_id"]] += 1
-            con.execute("""INSERT INTO board_cases (meeting_id, patient_id, position, question, added_at, ready_at,
-                                                    minutes_planned, presenter) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                        [r["meeting_id"], r["patient_id"], last_pos[r["meeting_id"]],
-                         _question(facts.get(r["patient_id"], {})), r["added_at"], r["ready_at"],
-                         r["minutes_planned"], r["presenter"]])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return agenda.height
-
-
-def _case_facts(con: duckdb.DuckDBPyConnection, pids: list[str]) -> dict[str, dict]:
-    df = frame(con, """SELECT patient_id, cancer_type, oncotree_code, stage FROM patients
-                       WHERE patient_id IN (SELECT unnest(?))""", [pids])
-    return {r["patient_id"]: r for r in df.iter_rows(named=True)}
-
-
-def _question(f: dict) -> str:
-    dx = " ".join(x for x in (f"stage {f['stage']}" if f.get("stage") else "", f.get("oncotree_code") or
-                              f.get("cancer_type") or "") if x)
-    return f"{dx or 'Cancer'} on follow-up: restaging review, continue the current plan?"
-
-
-# ---- decisions ---------------------------------------------------------------------------------------
-
-def pilot_agenda(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The pilot cases as stored (meetings titled '... (pilot week N)'), in meeting and position order."""
-    df = frame(con, """
-        SELECT c.meeting_id, m.scheduled_at, CAST(regexp_extract(m.title, 'pilot week (\\d+)', 1) AS INTEGER) AS week,
-               c.patient_id, c.position, c.added_at, c.ready_at, c.minutes_planned, p.cancer_type, p.stage,
-               CAST(date_trunc('day', m.scheduled_at) = date_trunc('day', f.first_board) AS BOOLEAN) AS first_discussion
-        FROM board_cases c JOIN board_meetings m USING (meeting_id) JOIN patients p USING (patient_id)
-        LEFT JOIN (SELECT bc.patient_id, min(bm.scheduled_at) AS first_board FROM board_cases bc
-                   JOIN board_meetings bm USING (meeting_id) GROUP BY 1) f USING (patient_id)
-        WHERE m.title LIKE ? ORDER BY m.scheduled_at, c.position""", [TITLE_LIKE])
-    return df
 
 
 @dataclass(frozen=True)

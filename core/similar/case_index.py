@@ -31,17 +31,24 @@ import polars as pl
 
 from core.models import features as fx
 from core.models.projection import encoder_versions
-from core.similar.index import IndexParams, auto_params, build_index, set_search_params
+from core.similar.index import (IndexMethod, IndexParams, auto_params, build_index, search, set_search_params,
+                                tune_search)
 from core.similar.outcomes import OUTCOME_SCHEMA, case_outcomes
 from core.similar.profile import PROFILE_SCHEMA, case_profiles
 from core.similar.representation import CaseKind, CaseVectors, case_vectors, recipe_version
 
 logger = logging.getLogger(__name__)
 
+# Bump when the case table (profile or outcome definitions, map) changes: persisted indexes are rebuilt.
+CASE_TABLE_VERSION = "1"
 MAP_MIN_UMAP = 15          # fewer points: PCA (UMAP needs a neighbourhood)
 MAP_MAX_UMAP = 50_000      # more points: PCA (UMAP would take minutes at build time)
 UMAP_NEIGHBOURS = 15
 SEED = 42
+
+
+CASE_COLUMNS: tuple[str, ...] = ("patient_id", "cohort", "index_row", "map_x", "map_y", *PROFILE_SCHEMA,
+                                 *OUTCOME_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class IndexMeta:
     n_indexed: int
     map_method: str
     built_at: str
+    recall_at_10: float = 1.0   # of the approximate index against exact search, measured at build time
 
 
 @dataclass
@@ -101,6 +109,11 @@ def index_dir(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = None) -> 
 def current_encoder_version(con: duckdb.DuckDBPyConnection) -> str | None:
     v = encoder_versions(con)
     return v[0] if v else None
+
+
+def index_recipe(kind: CaseKind | str, encoder_version: str | None) -> str:
+    """Version of everything in an index besides the store: vector recipe, encoder, case-table definitions."""
+    return recipe_version(kind, encoder_version, extra=f"cases-{CASE_TABLE_VERSION}")
 
 
 def base_name(kind: CaseKind | str, recipe: str, store: Path | None) -> str:
@@ -155,8 +168,11 @@ def build_case_index(con: duckdb.DuckDBPyConnection, kind: CaseKind | str = Case
     matrix = cv.matrix if cv.dim else np.zeros((len(cv.patient_ids), 1), np.float32)
     hist_vectors = matrix[hist]
     params = params or auto_params(len(hist_vectors), dim)
+    recall = 1.0
     if len(hist_vectors):
         index, params = build_index(hist_vectors, params, seed=SEED)
+        if params.method != IndexMethod.FLAT:
+            params, recall = _tune(index, params, hist_vectors)
     else:
         index = faiss.IndexFlatIP(dim)
     xy, method = map_coordinates(matrix)
@@ -169,14 +185,29 @@ def build_case_index(con: duckdb.DuckDBPyConnection, kind: CaseKind | str = Case
              .join(prof, on="patient_id", how="left")
              .join(outs, on="patient_id", how="left"))
     store = store_file(con)
-    meta = IndexMeta(kind=str(kind), recipe_version=recipe_version(kind, cv.encoder_version),
+    meta = IndexMeta(kind=str(kind), recipe_version=index_recipe(kind, cv.encoder_version),
                      encoder_version=cv.encoder_version, store_version=None if store is None else store.name,
                      index_label=params.label(), index_params=_params_json(params), dim=dim,
                      n_cases=len(cv.patient_ids), n_indexed=int(hist.sum()), map_method=method,
-                     built_at=datetime.now().isoformat(timespec="seconds"))
+                     built_at=datetime.now().isoformat(timespec="seconds"), recall_at_10=round(recall, 4))
     logger.info("case index %s: %d cases (%d historical indexed), d=%d, %s, map %s", kind, meta.n_cases,
                 meta.n_indexed, dim, meta.index_label, method)
     return CaseIndex(meta, index, cases, np.ascontiguousarray(matrix, dtype=np.float32))
+
+
+TUNE_QUERIES = 200
+TUNE_TARGET = 0.96
+
+
+def _tune(index: faiss.Index, params: IndexParams, vectors: np.ndarray) -> tuple[IndexParams, float]:
+    """Tune an approximate index's search setting on indexed cases used as queries; (params, recall@10)."""
+    rng = np.random.default_rng(SEED)
+    rows = rng.choice(len(vectors), min(TUNE_QUERIES, len(vectors)), replace=False)
+    flat, _ = build_index(vectors, IndexParams(IndexMethod.FLAT))
+    _, exact = search(flat, vectors[rows], 10)
+    tuned = tune_search(index, params, vectors[rows], exact, 10, TUNE_TARGET)
+    logger.info("approximate case index %s: recall@10 %.3f against exact search", tuned.params.label(), tuned.recall)
+    return tuned.params, tuned.recall
 
 
 def _params_json(p: IndexParams) -> dict:
@@ -212,11 +243,12 @@ def load_case_index(directory: Path, name: str) -> CaseIndex | None:
     try:
         meta = IndexMeta(**json.loads(meta_path.read_text()))
         index = faiss.read_index(str(directory / f"{name}.faiss"))
-        params = dict(meta.index_params)
-        params["method"] = params["method"]
-        set_search_params(index, IndexParams(**params))
+        set_search_params(index, IndexParams(**meta.index_params))
         cases = pl.read_parquet(directory / f"{name}.cases.parquet")
         vectors = np.load(directory / f"{name}.vectors.npy")
+        missing = set(CASE_COLUMNS) - set(cases.columns)
+        if missing or len(cases) != len(vectors) or index.ntotal != meta.n_indexed:
+            raise ValueError(f"inconsistent files (missing columns {sorted(missing)})")
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:
         logger.warning("case index %s unreadable (%s): rebuilding", name, type(e).__name__)
         return None
@@ -260,7 +292,7 @@ def case_index(con: duckdb.DuckDBPyConnection, kind: CaseKind | str = CaseKind.F
     """
     kind = CaseKind(kind)
     store = store_file(con)
-    recipe = recipe_version(kind, current_encoder_version(con))
+    recipe = index_recipe(kind, current_encoder_version(con))
     directory = index_dir(con, cache_dir)
     name = base_name(kind, recipe, store)
     key = (str(directory), name)
@@ -277,6 +309,9 @@ def case_index(con: duckdb.DuckDBPyConnection, kind: CaseKind | str = CaseKind.F
                 except OSError as e:  # read-only store folder: keep it in memory only
                     logger.warning("could not persist the case index in %s: %s", directory, e)
         if store is not None:
+            # one index per folder and kind in memory: drop the ones of older store versions
+            for old in [k for k in _MEMO if k[0] == key[0] and k[1].startswith(f"{kind}-") and k != key]:
+                del _MEMO[old]
             _MEMO[key] = ci
         return ci
 

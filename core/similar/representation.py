@@ -99,9 +99,10 @@ def nominal_dimension(kind: CaseKind | str = CaseKind.FUSED, embed_dim: int = DE
         embed_dim if "embedding" in names else 0)
 
 
-def recipe_version(kind: CaseKind | str, encoder_version: str | None) -> str:
-    """Short hash of everything the vectors depend on besides the store: recipe, blocks, weights, encoder."""
-    payload = json.dumps({"recipe": REPRESENTATION_VERSION, "kind": str(kind), "encoder": encoder_version,
+def recipe_version(kind: CaseKind | str, encoder_version: str | None, extra: str = "") -> str:
+    """Short hash of everything the vectors depend on besides the store: recipe, blocks, weights, encoder
+    (``extra``: versions of what is stored beside the vectors, e.g. the case-table definitions)."""
+    payload = json.dumps({"recipe": REPRESENTATION_VERSION, "kind": str(kind), "encoder": encoder_version, "extra": extra,
                           "blocks": [(b.name, b.weight, b.columns) for b in BLOCKS], "weights": FEATURE_WEIGHTS,
                           "missing": MISSING_BLOCK_WEIGHT, "log": sorted(LOG_FEATURES)}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]

@@ -42,8 +42,8 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, *, deidentifie
     """Write each schema table to ``out_dir/<table>.parquet``.
 
     With ``deidentified`` the columns classed DIRECT or FREE_TEXT are dropped and DATE
-    columns shifted by one secret per-store offset; the classification in
-    ``core.store.schema`` drives it, no hand-kept list.
+    columns shifted by one secret per-store offset (DATE columns kept as text are dropped);
+    the classification in ``core.store.schema`` drives it, no hand-kept list.
     """
     out_dir = safe_output_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -59,7 +59,9 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, *, deidentifie
             if deidentified and c.phi in (Phi.DIRECT, Phi.FREE_TEXT):
                 continue
             if deidentified and c.phi == Phi.DATE:
-                cols.append(f'"{c.name}" + INTERVAL ({shift}) DAY AS "{c.name}"')
+                if c.type.upper().startswith(("DATE", "TIMESTAMP")):
+                    cols.append(f'CAST("{c.name}" + INTERVAL ({shift}) DAY AS {c.type}) AS "{c.name}"')
+                # else: a date kept as text ("4 Mar 2025" as written) cannot be shifted: dropped
             else:
                 cols.append(f'"{c.name}"')
         target = out_dir / f"{name}.parquet"

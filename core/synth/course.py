@@ -290,7 +290,7 @@ def _visits(p: LatentPatient, c: Course, rng: np.random.Generator) -> list[Visit
                 continue
         out.append(Visit(t, "progress", ecog, active, _latest(c.studies, t)))
         n += 1
-        t = _weekday(t + timedelta(days=_visit_gap(active, n)), rng)
+        t = _weekday(t + timedelta(days=_visit_gap(active, n, rng)))
     if c.death is not None:
         out.append(Visit(c.death, "death", 4, None, None))
     return sorted(out, key=lambda v: (v.when, v.kind))

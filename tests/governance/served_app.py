@@ -59,7 +59,9 @@ def serve(env: dict[str, str], log_path: Path | None = None, *, debug_logging: b
     """
     port = free_port()
     args = ["run", "app.py", "--server.headless", "true", "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+            # no file watcher: an edited source file would show a "File change" prompt in the status widget
+            "--server.fileWatcherType", "none"]
     if debug_logging:
         cmd = [sys.executable, "-c", _DEBUG_LAUNCHER, *args, "--logger.level", "debug"]
     else:
@@ -111,6 +113,7 @@ def wait_idle(page, timeout_ms: int = 180_000) -> None:
 
 def login(page, url: str, user: str, path: str = "") -> None:
     """Open ``url/path`` (a fresh session) and sign in as a documented demo user."""
+    page.set_default_timeout(120_000)  # a loaded 2-core machine runs pages slowly
     page.goto(f"{url}/{path}", wait_until="domcontentloaded")
     page.get_by_role("textbox", name="Username").fill(user)
     page.get_by_role("textbox", name="Password").fill(PASSWORDS[user])
@@ -124,7 +127,21 @@ def exceptions_shown(page) -> list[str]:
     return [e.inner_text()[:300] for e in page.locator("[data-testid='stException']").all()]
 
 
+def click_nav(page, title: str) -> None:
+    """Click the sidebar link ``title`` (same session, no reload); does not wait for the run.
+
+    Presentation mode hides the sidebar: leave it by its Exit link first.
+    """
+    nav = page.locator("[data-testid='stSidebarNav']")
+    if not nav.is_visible():
+        # a DOM click: when the page is scrolled the sticky header covers the link
+        page.get_by_role("link", name="Exit").evaluate("e => e.click()")
+        nav.wait_for(timeout=120_000)
+        wait_idle(page)
+    nav.get_by_role("link", name=title).click()
+
+
 def open_sidebar_page(page, title: str) -> None:
-    """Navigate within the session (no reload, no second login) by the sidebar link."""
-    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
+    """Navigate within the session by the sidebar link and wait for the page to finish."""
+    click_nav(page, title)
     wait_idle(page)

@@ -100,6 +100,12 @@ def test_partial_sum_that_already_proves_progression_is_progression():
     assert "not measured" in out["reason"][1]
 
 
+def test_new_lesion_with_a_missing_target_shows_no_partial_sum():
+    out = assess_response(_series({"L1": 30.0, "L2": 20.0}, {"L1": 10.0, "L9": 12.0}))
+    assert _responses(out) == ["baseline", "PD"]
+    assert out["sum_mm"][1] is None and out["change_from_baseline_pct"][1] is None  # 10 mm is not the sum
+
+
 def test_only_a_baseline_means_unknown_progression():
     out = assess_response(_series({"L1": 30.0}))
     assert _responses(out) == ["baseline"]

@@ -57,3 +57,20 @@ def test_unknown_patient_yields_a_row_with_nothing_present(syn_con):
 ])
 def test_result_positive(text, expected):
     assert result_positive(text) == expected
+
+
+def test_embedding_projection_flags_outliers(syn_con):
+    import numpy as np
+
+    from core.models.projection import EmbeddingProjection
+
+    proj = EmbeddingProjection.fit_from_store(syn_con, n_components=4)
+    assert proj is not None and proj.n_components == 4 and proj.encoder_version == "test-1"
+    typical = proj.mean[None, :]
+    outlier = proj.mean[None, :] + 25.0 * np.ones_like(proj.mean)
+    assert proj.ood_percentile(typical)[0] < 50 and proj.ood_percentile(outlier)[0] == 100.0
+    f = patient_features(syn_con, ["P0000"], projection=proj)
+    assert 0.0 <= f["imaging_ood_percentile"][0] <= 100.0 and not math.isnan(f["img_emb_pc1"][0])
+    # the JSON round trip keeps the projection
+    again = EmbeddingProjection.from_json(proj.to_json())
+    assert np.allclose(again.transform(outlier), proj.transform(outlier))

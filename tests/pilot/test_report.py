@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 import pilot_store as ps
-from core.pilot import figures, report
+from core.pilot import drilldown, export, figures, report
 from core.pilot.verdict import THRESHOLDS_PATH, Verdict
 
 
@@ -44,8 +44,8 @@ def test_unmatched_decisions_are_reported(review):
     ("subgroup_auroc_min", 0, 0, 5),     # no subgroup reaches 20 outcomes
 ])
 def test_drilldown_counts_trace_every_number(review, metric, num, den, not_counted):
-    d = report.drilldown(review, metric)
-    c = report.drill_counts(d)
+    d = drilldown.drilldown(review, metric)
+    c = drilldown.drill_counts(d)
     assert (c["numerator"], c["denominator only"], c["not counted"]) == (num, den, not_counted)
     m = review.measured[metric]
     if metric != "subgroup_auroc_min":
@@ -56,31 +56,31 @@ def test_drilldown_counts_trace_every_number(review, metric, num, den, not_count
 
 
 def test_drilldown_says_why_a_case_is_not_counted(review):
-    d = report.drilldown(review, "auroc").filter(pl.col("patient_id").is_in(["P3", "P4"])).sort("patient_id")
+    d = drilldown.drilldown(review, "auroc").filter(pl.col("patient_id").is_in(["P3", "P4"])).sort("patient_id")
     assert d["why"].to_list()[0].startswith("outcome not observable yet (follow-up 100")
     assert d["why"].to_list()[1] == "no model risk recorded"
     with pytest.raises(ValueError, match="no drill-down"):
-        report.drilldown(review, "magic")
+        drilldown.drilldown(review, "magic")
 
 
 def test_csv_exports_match_the_table(review):
     tab = report.threshold_table(review)
-    csv = pl.read_csv(io.StringIO(report.metrics_csv(review)))
+    csv = pl.read_csv(io.StringIO(export.metrics_csv(review)))
     assert csv["threshold_id"].to_list() == tab["threshold_id"].to_list()
     assert csv["n"].to_list() == tab["n"].to_list()
     assert csv["status"].to_list() == tab["status"].to_list()
     assert csv["estimate"].to_list() == tab["estimate"].to_list()
     assert set(csv["verdict"]) == {"extend"} and set(csv["thresholds_sha256"]) == {review.config.sha256}
-    cases = pl.read_csv(io.StringIO(report.cases_csv(review)))
+    cases = pl.read_csv(io.StringIO(export.cases_csv(review)))
     assert cases["decision_id"].to_list() == review.cases["decision_id"].to_list()
     assert "reason_text" not in cases.columns and "attendees" not in cases.columns  # no free text / names
 
 
 def test_html_report_and_summary(review):
-    html = report.report_html(review)
+    html = export.report_html(review)
     assert "Verdict: EXTEND" in html and review.config.sha256 in html
     assert all(t.id in html for t in review.config.thresholds)
-    lines = report.summary_lines(review)
+    lines = export.summary_lines(review)
     assert lines[1] == "VERDICT: EXTEND" and any(l.startswith("acceptance") for l in lines)
 
 

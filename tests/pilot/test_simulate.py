@@ -1,6 +1,7 @@
 """The simulated 90-day pilot: schedule, realistic decision draws, determinism, and what build-demo stored."""
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -10,17 +11,18 @@ import pytest
 
 from core.board.decisions import ModelAgreement, OverrideReason
 from core.models import target
+from core.pilot import sim_agenda as ag
 from core.pilot import simulate as sim
 
 
 def test_pilot_start_is_a_wednesday_after_the_thresholds_with_observable_outcomes():
     ref = date(2026, 12, 9)
-    s = sim.pilot_start(ref, date(2025, 5, 1))
+    s = ag.pilot_start(ref, date(2025, 5, 1))
     assert s == date(2025, 5, 14) and s.weekday() == 2
-    late = sim.pilot_start(ref, date(2026, 6, 1))  # too late to observe 12 months: moved earlier
-    last = sim.meeting_times(late)[-1]
-    assert late.weekday() == 2 and (ref - last.date()).days >= target.HORIZON_DAYS + sim.OUTCOME_MARGIN_DAYS
-    times = sim.meeting_times(s)
+    late = ag.pilot_start(ref, date(2026, 6, 1))  # too late to observe 12 months: moved earlier
+    last = ag.meeting_times(late)[-1]
+    assert late.weekday() == 2 and (ref - last.date()).days >= target.HORIZON_DAYS + ag.OUTCOME_MARGIN_DAYS
+    times = ag.meeting_times(s)
     assert len(times) == 12 and {(b - a).days for a, b in zip(times, times[1:])} == {7}
 
 
@@ -63,17 +65,16 @@ def test_without_a_model_the_output_is_not_used():
 
 
 # ---- what build-demo stored (tests/conftest.py demo store: 60 patients, seed 11) -------------------
+DEMO_SEED = int(os.environ.get("TB_TEST_SEED", "11"))  # the seed of a TB_TEST_REUSE_DIR store, if used
 
 @pytest.fixture(scope="module")
 def stored(demo_env):
-    import os
-
     from core.store import db
 
     old = {k: os.environ.get(k) for k in demo_env}
     os.environ.update(demo_env)
     con = db.connect_readonly()
-    yield con, sim.pilot_agenda(con)
+    yield con, ag.pilot_agenda(con)
     con.close()
     for k, v in old.items():
         if v is None:
@@ -98,18 +99,27 @@ def test_build_demo_stored_twelve_weekly_pilot_meetings_of_historical_patients(s
             ["scheduled_at"]).all()
 
 
-def test_simulation_is_deterministic_and_matches_the_store(stored):
+def test_simulation_is_deterministic_and_matches_the_store(stored, demo_env):
     from core.synth.cohort import reference_date
 
     con, agenda = stored
-    plan1 = sim.plan_agenda(con, 11, reference_date(11), date(2025, 5, 1))
-    plan2 = sim.plan_agenda(con, 11, reference_date(11), date(2025, 5, 1))
+    plan1 = ag.plan_agenda(con, DEMO_SEED, reference_date(DEMO_SEED), date(2025, 5, 1))
+    plan2 = ag.plan_agenda(con, DEMO_SEED, reference_date(DEMO_SEED), date(2025, 5, 1))
     assert plan1.equals(plan2)
     key = ["meeting_id", "patient_id", "added_at", "ready_at"]
     assert plan1.select(key).sort(key).equals(agenda.select(key).sort(key))
-    d1 = [(d.patient_id, d.model_agreement, d.decided_at, d.model_risk) for d, _ in sim.plan_decisions(con)]
-    d2 = [(d.patient_id, d.model_agreement, d.decided_at, d.model_risk) for d, _ in sim.plan_decisions(con)]
-    assert d1 == d2 and len(d1) == agenda.height
+    from core.store import db
+
+    planned = {(d.patient_id, str(d.model_agreement), d.decided_at, None if d.model_risk is None else
+                round(d.model_risk, 9)) for d, _ in sim.plan_decisions(con)}
+    cur = db.board_writer(Path(demo_env["TB_STORE_DIR"])).read()
+    try:
+        stored = {(p, a, t, None if r is None else round(r, 9)) for p, a, t, r in cur.execute(
+            "SELECT patient_id, model_agreement, decided_at, model_risk FROM decisions WHERE decided_by = ?",
+            [sim.SIM_ACTOR]).fetchall()}
+    finally:
+        cur.close()
+    assert planned == stored and len(planned) == agenda.height  # re-planning reproduces what build-demo recorded
 
 
 def test_pilot_decisions_are_in_the_board_store_and_audited(stored, demo_env):
