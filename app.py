@@ -22,6 +22,7 @@ PAGES = [
     st.Page("pages/4_Similar.py", title="Similar cases", icon="👥", url_path="similar"),
     st.Page("pages/5_Trials.py", title="Trial hints", icon="🧪", url_path="trials"),
     st.Page("pages/6_Present.py", title="Presentation mode", icon="🖥️", url_path="present"),
+    st.Page("pages/7_Pilot.py", title="Pilot review", icon="📊", url_path="pilot"),
 ]
 if user.can("admin"):
     PAGES.append(st.Page("pages/8_Data.py", title="Data & ingest", icon="🗄️", url_path="data"))
