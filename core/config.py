@@ -29,6 +29,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("models_dir", str(PROJECT_ROOT / "data" / "models"), "trained model weights and artefacts"),
         Setting("keep_versions", "2", "how many older evidence-store versions to keep"),
         Setting("session_timeout_min", "30", "idle minutes before a dashboard login expires"),
+        Setting("train_encoder_if_missing", "1", "build-demo trains the image encoder when no weights are committed"),
     ]
 }
 

@@ -22,10 +22,12 @@ def demo_env(tmp_path_factory) -> dict[str, str]:
         return {"TB_STORE_DIR": f"{reuse}/store", "TB_DEMO_DIR": f"{reuse}/demo", "TB_MODELS_DIR": f"{reuse}/models"}
     base = tmp_path_factory.mktemp("demo")
     env = {"TB_STORE_DIR": str(base / "store"), "TB_DEMO_DIR": str(base / "demo"),
-           "TB_MODELS_DIR": str(base / "models")}
+           "TB_MODELS_DIR": str(base / "models"),
+           # the encoder has its own tests; the shared test store does not retrain it from scratch
+           "TB_TRAIN_ENCODER_IF_MISSING": "0"}
     full = {**os.environ, **env}
     r = subprocess.run([sys.executable, "-m", "core", "build-demo", "--patients", str(DEMO_PATIENTS), "--seed", "11"],
-                       cwd=ROOT, env=full, capture_output=True, text=True, timeout=900)
+                       cwd=ROOT, env=full, capture_output=True, text=True, timeout=2400)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return env
 

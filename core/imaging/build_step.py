@@ -12,6 +12,8 @@ import logging
 
 import duckdb
 
+from core.config import setting
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,6 +30,10 @@ def embed_after_build(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) 
     torch.set_num_threads(2)
     weights = default_weights_path()
     if not weights.exists():
+        if setting("train_encoder_if_missing") != "1":
+            logger.warning("no encoder weights at %s and TB_TRAIN_ENCODER_IF_MISSING=0: demo built without image "
+                           "embeddings (models fall back to lesion measurements)", weights)
+            return
         from core.imaging.train_encoder import train_default
         from core.imaging.training_plan import DEFAULT_TRAINING
 
