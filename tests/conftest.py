@@ -11,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 ARTIFACTS = ROOT / "test-artifacts"
+# Every build-demo a test runs (in-process or as a subprocess) skips training the image encoder from
+# scratch when no weights are committed: the encoder's own tests cover training.
+os.environ.setdefault("TB_TRAIN_ENCODER_IF_MISSING", "0")
 DEMO_PATIENTS = int(os.environ.get("TB_TEST_PATIENTS", "60"))
 
 
