@@ -43,7 +43,7 @@ from core.similar.representation import nominal_dimension  # noqa: E402
 
 K = 10
 TARGET_RECALL = 0.95
-TUNE_MARGIN = 0.01  # tune for 0.96 on the tuning queries so the evaluation set clears 0.95
+TUNE_MARGIN = 0.02  # tune for 0.97 on the tuning queries so the evaluation set clears 0.95
 ROOT = Path(__file__).resolve().parent.parent
 HEADING = "## Similar cases"
 
@@ -131,7 +131,7 @@ def latencies(index: faiss.Index, queries: np.ndarray, args: argparse.Namespace)
     """One-at-a-time latencies with ``--query-threads`` OpenMP threads (builds use ``--threads``)."""
     faiss.omp_set_num_threads(args.query_threads)
     try:
-        return query_latencies_ms(index, queries, K)
+        return query_latencies_ms(index, queries[: args.latency_queries], K)
     finally:
         faiss.omp_set_num_threads(args.threads)
 
@@ -242,7 +242,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--dim", type=int, default=nominal_dimension())
-    ap.add_argument("--queries", type=int, default=200, help="evaluation queries (and as many tuning queries)")
+    ap.add_argument("--queries", type=int, default=300, help="evaluation queries for recall (and as many tuning queries)")
+    ap.add_argument("--latency-queries", type=int, default=100, help="evaluation queries timed one at a time")
     ap.add_argument("--duckdb-max", type=int, default=1_000_000, help="largest size also run through DuckDB")
     ap.add_argument("--duckdb-queries", type=int, default=20)
     ap.add_argument("--hnsw-max", type=int, default=1_000_000)
@@ -269,7 +270,8 @@ def main() -> int:
             f"{args.query_threads} query thread(s); load average at start {load0:.1f} "
             f"(other jobs on the machine); total run {total:.0f} s.",
             "", f"Command: `{cmd.strip()}`", "",
-            f"d = {args.dim} (fused case vector), k = {K}, {args.queries} evaluation queries one at a time "
+            f"d = {args.dim} (fused case vector), k = {K}, recall over {args.queries} evaluation queries, latency over "
+            f"{args.latency_queries} of them one at a time "
             f"(DuckDB: {args.duckdb_queries}), search settings tuned on a separate {args.queries}-query set for "
             f"recall@10 >= {TARGET_RECALL + TUNE_MARGIN:.2f}. Vectors: clustered mixture (1 cluster per 1,000 cases), L2-normalised. "
             "Recall is against exact flat search in the same run; 'p95 / flat p95' is the latency ratio to it. "

@@ -160,8 +160,9 @@ def pct(values: list[float], q: float) -> float:
 class Session:
     """One browser context = one Streamlit session, driven through the UI only."""
 
-    def __init__(self, browser, url: str, index: int, role: str, marker: str, result: LoadResult) -> None:
-        self.browser, self.url, self.role, self.marker = browser, url, role, marker
+    def __init__(self, browser, url: str, index: int, role: str, marker: str, result: LoadResult,
+                 timeout_ms: int = ACTION_TIMEOUT_MS) -> None:
+        self.browser, self.url, self.role, self.marker, self.timeout_ms = browser, url, role, marker, timeout_ms
         self.res = SessionResult(index, role)
         self.all = result
         self.page = None
@@ -188,12 +189,12 @@ class Session:
 
     async def _idle_with(self, condition: str, arg=None) -> None:
         await self.page.wait_for_timeout(300)
-        await self.page.wait_for_function(f"(a) => ({condition}) && {IDLE}", arg=arg, timeout=ACTION_TIMEOUT_MS)
+        await self.page.wait_for_function(f"(a) => ({condition}) && {IDLE}", arg=arg, timeout=self.timeout_ms)
 
     async def login(self) -> bool:
         ctx = await self.browser.new_context(viewport={"width": 1400, "height": 900})
         self.page = await ctx.new_page()
-        self.page.set_default_timeout(ACTION_TIMEOUT_MS)
+        self.page.set_default_timeout(self.timeout_ms)
         self.page.on("pageerror", lambda e: self.res.errors.append(f"session {self.res.index} page error: {e}"))
         user = "oncologist" if self.role == "decider" else self.role
 
@@ -276,11 +277,12 @@ class Session:
             await self.page.wait_for_timeout(2000)
 
 
-async def drive_sessions(url: str, n_sessions: int, n_deciders: int,
-                         stop: Callable[[SessionResult], bool], marker: str | None = None) -> LoadResult:
+async def drive_sessions(url: str, n_sessions: int, n_deciders: int, stop: Callable[[SessionResult], bool],
+                         marker: str | None = None, timeout_ms: int = ACTION_TIMEOUT_MS) -> LoadResult:
     """Run ``n_sessions`` concurrent sessions (the first ``n_deciders`` record decisions) until ``stop``.
 
-    ``stop(session_result)`` is asked before every action of that session.
+    ``stop(session_result)`` is asked before every action of that session; an action taking
+    longer than ``timeout_ms`` counts as an error.
     """
     from playwright.async_api import async_playwright
 
@@ -290,7 +292,7 @@ async def drive_sessions(url: str, n_sessions: int, n_deciders: int,
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         roles = ["decider"] * n_deciders + [READER_ROLES[i % 2] for i in range(n_sessions - n_deciders)]
-        sessions = [Session(browser, url, i, r, marker, result) for i, r in enumerate(roles)]
+        sessions = [Session(browser, url, i, r, marker, result, timeout_ms) for i, r in enumerate(roles)]
         result.sessions = [s.res for s in sessions]
 
         async def run(s: Session) -> None:

@@ -5,7 +5,10 @@ import polars as pl
 import streamlit as st
 
 from core.governance.masking import display_name
+from core.imaging.recist import CAVEAT, THRESHOLDS_TEXT, response_table
 from core.ui.figures import timeline_figure
+from core.ui.response_figures import response_figure
+from pages import _agenda_cached as ac
 from pages import _cached as c
 from pages import _widgets as w
 from pages._auth import audit_unmasked_view, current_user
@@ -24,6 +27,7 @@ if not mask and user is not None:
 
 row = c.patient(version, pid)
 s = c.case_summary(version, pid)
+response = ac.response_headline(version, pid)
 st.title(display_name(row, mask=mask))
 h = st.columns(6)
 h[0].metric("Age", s.age_years if s.age_years is not None else "?")
@@ -40,6 +44,8 @@ with tabs[0]:
         w.summary_card(s)
     with right:
         w.prediction_block(s.prediction)
+        if response.flag:
+            st.error(response.flag, icon="🔴")
         for d in s.discrepancies:
             st.error(f"Discrepancy ({d.get('kind')}): {d.get('description')}")
         for t in s.triggers:
@@ -65,6 +71,21 @@ with tabs[2]:
     from pages import _imaging
 
     _imaging.render(version, pid)
+    st.subheader("Response (RECIST 1.1-style)")
+    series = ac.response_series(version, pid)
+    if response.flag:
+        st.error(response.flag, icon="🔴")
+    if series.height:
+        st.markdown(f"**Latest:** {response.line}")
+        st.plotly_chart(response_figure(series, last_board_at=response.last_board_at), width="stretch",
+                        key="response_figure")
+        st.dataframe(response_table(series), hide_index=True, width="stretch", key="response_table",
+                     column_config={"date": st.column_config.DateColumn(format="YYYY-MM-DD"),
+                                    "reason": st.column_config.TextColumn(width="large")})
+    else:
+        st.info("No lesion measurements on file: response cannot be assessed.")
+    st.caption(THRESHOLDS_TEXT)
+    st.caption(CAVEAT)
 with tabs[3]:
     st.subheader("Variants")
     st.dataframe(c.variants(version, pid), hide_index=True, width="stretch", key="variants_table")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.models import figures
+from core.models.attention import ATTENTION_CAVEAT, patient_attention
 from core.models.read import CAVEAT, EXPLAINED_SPACE
 from pages import _cached as c
 from pages import _widgets as w
@@ -34,6 +35,16 @@ with b:
     st.subheader("Modality ablation")
     st.caption("Risk re-computed with each modality removed, and with each modality alone.")
     st.plotly_chart(figures.ablation_bars(ex["ablations"]), width="stretch", key="ablation_bars")
+    st.subheader("Attention weights (comparison model)")
+    st.caption(ATTENTION_CAVEAT)
+    try:
+        att = patient_attention(c.cursor(), pid)
+    except (LookupError, FileNotFoundError, ValueError) as e:
+        st.info(f"No attention comparison model to show: {e}")
+    else:
+        st.plotly_chart(figures.attention_bars(att.weights), width="stretch", key="attention_bars")
+        st.caption(f"Attention-fusion risk {att.risk:.2f}, trained with served version {att.model_version}; "
+                   "see docs/MODEL_CARD.md, Fusion strategies compared.")
 g = c.global_explanations(version)
 with st.expander("Across the cohort: global importance and average ablation"):
     if g["importance"].height:

@@ -1,10 +1,14 @@
 """Presentation mode for the shared screen: one case per screen, large type, PHI masked."""
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 import streamlit.components.v1 as components
 
 from core.board.navigation import neighbour
+from core.ui.response_figures import RESPONSE_COLOURS
+from pages import _agenda_cached as ac
 from pages import _cached as c
 from pages import _decision_form, _imaging
 from pages import _widgets as w
@@ -49,6 +53,15 @@ st.query_params.update({"meeting": meeting_id, "patient": pid})
 
 s = c.case_summary(version, pid)  # presentation mode always masks PHI: pseudonym only
 st.title(f"Patient {pid} · {s.age_years or '?'} y · {s.sex or '?'} · {s.oncotree_code or s.cancer_type} · stage {s.stage or '?'}")
+resp = ac.response_headline(version, pid, meeting_id)  # RECIST 1.1-style, as of this meeting; no PHI in it
+badge = "" if resp.latest not in RESPONSE_COLOURS else (
+    f"<span style='background:{RESPONSE_COLOURS[resp.latest]};color:{'#222' if resp.latest == 'NE' else '#fff'};"
+    f"padding:0 0.4em;border-radius:0.2em;font-weight:700'>{html.escape(resp.latest)}</span> ")
+st.markdown(f"<div style='font-size:1.9rem;line-height:1.4'>Response (RECIST 1.1-style): {badge}"
+            f"{html.escape(resp.line)}</div>", unsafe_allow_html=True)
+if resp.flag:
+    st.markdown(f"<div style='font-size:1.9rem;font-weight:700;color:#fff;background:#D73027;padding:0.2em 0.5em;"
+                f"border-radius:0.3em'>🔴 {html.escape(resp.flag)}</div>", unsafe_allow_html=True)
 left, mid, right = st.columns([5, 4, 3])
 with left:
     w.summary_card(s, big=True)

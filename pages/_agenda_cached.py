@@ -5,6 +5,8 @@ changes with every board write (decision, review, saved order), so a save shows 
 """
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import streamlit as st
 
@@ -55,3 +57,23 @@ def response_timeline_rows(version: str, patient_id: str) -> pl.DataFrame:
     from core.imaging.recist import response_timeline_rows as f
 
     return f(c.cursor(), patient_id)
+
+
+@st.cache_data(show_spinner=False)
+def _response_headline(version: str, patient_id: str, meeting_id: str | None, board_rev: int, day: str):
+    from core.imaging import recist
+
+    cur = c.board_writer().read()
+    try:
+        return recist.board_response_headline(c.cursor(), cur, patient_id, meeting_id=meeting_id)
+    finally:
+        cur.close()
+
+
+def response_headline(version: str, patient_id: str, meeting_id: str | None = None):
+    """Latest RECIST response and new progression since the patient's last board (``recist.ResponseHeadline``).
+
+    Keyed on the store version, the board revision (a decision moves "last board") and the day
+    (a meeting passing moves it too). ``meeting_id``: the meeting presented, which does not count.
+    """
+    return _response_headline(version, patient_id, meeting_id, board_revision(), date.today().isoformat())

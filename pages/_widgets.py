@@ -68,6 +68,8 @@ def source_view(v) -> None:
             t = html.escape(t[:a]) + "<mark style='background:#ffe066'>" + html.escape(t[a:b]) + "</mark>" + html.escape(t[b:])
         else:
             t = html.escape(t)
+        # Streamlit turns <pre> into a div and drops its style, so line breaks are made explicit
+        t = t.replace("\n", "<br>")
         st.markdown(f"<pre style='white-space:pre-wrap;font-size:0.95rem'>{t}</pre>", unsafe_allow_html=True)
     elif v.kind == "text_line":
         st.code("\n".join(v.context + [v.text]), language=None)

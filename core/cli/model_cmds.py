@@ -46,7 +46,8 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
     meta = train_and_save(weights, plan, data_dir=args.data_dir, progress=print)
     print(f"wrote {weights} ({weights.stat().st_size / 1e6:.2f} MB) and {weights.with_suffix('.json').name}")
     print(f"  training data hash {meta.training_data_hash}")
-    print(f"  trained in {meta.train_seconds:.1f} s on {torch.get_num_threads()} threads; held-out metrics:")
+    print(f"  trained in {meta.train_seconds:.1f} s wall ({meta.metrics.get('train_cpu_seconds', 0):.0f} s CPU) on "
+          f"{torch.get_num_threads()} threads; held-out metrics:")
     for k, v in sorted(meta.metrics.items()):
         print(f"    {k:<28} {v}")
     return 0

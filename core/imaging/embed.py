@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from core.config import path_setting
-from core.imaging.encoder import MODEL_ID, EncoderMetadata, LesionEncoder, encode, load_encoder
+from core.imaging.encoder import MODEL_ID, EncoderMetadata, LesionEncoder, default_weights_path, encode, load_encoder
 from core.imaging.pixels import load_slice
 from core.ingest.base import insert_rows, stable_id
 from core.store.queries import frame
@@ -116,7 +116,7 @@ def embed_series(con: duckdb.DuckDBPyConnection, *, model: LesionEncoder | None 
     Args:
         con: a writable evidence-store connection (inside ``core.store.db.evidence_writer()``).
         model, meta: a loaded encoder and its metadata; default: ``load_encoder(weights)``.
-        weights: weights file (default ``data/models/encoder-v1.pt``).
+        weights: the weights file (default ``default_weights_path()``), recorded in ``model_registry``.
         series_uids: restrict to these series.
 
     Returns:
@@ -124,12 +124,10 @@ def embed_series(con: duckdb.DuckDBPyConnection, *, model: LesionEncoder | None 
         other versions stay. Unreadable slices become ``ingest_errors`` rows (kind 'embed').
     """
     t0 = time.perf_counter()
+    weights = weights or default_weights_path()
     if model is None or meta is None:
-        from core.imaging.encoder import default_weights_path
-
-        weights = weights or default_weights_path()
         model, meta = load_encoder(weights)
-    register_encoder(con, meta, weights or Path(meta.model_id))
+    register_encoder(con, meta, weights)
     run_id = f"embed-{uuid.uuid4().hex[:12]}"
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     summary = EmbedSummary(meta.version)

@@ -4,9 +4,10 @@
   cell for "lesion here"; the slice's lesion-presence logit is a log-sum-exp pool of
   that score map. Grad-CAM explains this presence logit (``core.imaging.gradcam``).
 * ``LesionDescriptor`` reads a 48x48 crop centred on the lesion (the radiologist's
-  annotated centre when there is one, else the detector's peak) and yields the
-  embedding stored in ``image_embeddings``; its heads predict margin class, size and
-  texture heterogeneity, which is what the embedding is trained to carry.
+  annotated centre when there is one, else the detector's peak), resampled in polar
+  coordinates, and yields the embedding stored in ``image_embeddings``; its heads
+  predict margin class, size and texture heterogeneity, which is what the embedding
+  is trained to carry.
 
 Both are trained by ``python -m core train-encoder`` (``core.imaging.train_encoder``) on
 generator images; weights live in ``data/models/encoder-v1.pt`` with a metadata JSON.
@@ -52,6 +53,8 @@ class EncoderConfig:
     descriptor_width: int = 16
     input_size: int = INPUT_SIZE
     crop_size: int = CROP_SIZE
+    polar_radii: int = 24
+    polar_angles: int = 64
     windows: tuple[tuple[float, float], ...] = WINDOWS
     margin_classes: tuple[str, ...] = MARGIN_CLASSES
 
@@ -60,6 +63,8 @@ class EncoderConfig:
             raise ValueError(f"embed_dim must be in [8, 128], got {self.embed_dim}")
         if self.input_size % CELL_PX or self.crop_size % 8:
             raise ValueError(f"input_size must be a multiple of {CELL_PX} and crop_size of 8")
+        if self.polar_radii % 4 or self.polar_angles % 4:
+            raise ValueError("polar_radii and polar_angles must be multiples of 4 (two 2x poolings)")
         if any(w <= 0 for _, w in self.windows):
             raise ValueError(f"window widths must be positive, got {self.windows}")
 
@@ -98,29 +103,64 @@ class LesionDetector(nn.Module):
         return {"presence": presence, "score_map": score}
 
 
+def polar_sample(crops: torch.Tensor, n_radii: int, n_angles: int, phase: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, C, K, K) crops -> (B, C, n_radii, n_angles): bilinear samples on rings around the crop centre.
+
+    Ring k has radius (k + 0.5) * (K / 2) / n_radii pixels; angle j is ``2 pi j / n_angles`` (+ ``phase``
+    per crop, radians), measured from the +column axis towards +row.
+    """
+    b, _, k, _ = crops.shape
+    r = (torch.arange(n_radii, dtype=crops.dtype) + 0.5) * (k / 2 / n_radii)
+    theta = torch.arange(n_angles, dtype=crops.dtype) * (2 * math.pi / n_angles)
+    theta = theta[None, :] + (phase[:, None] if phase is not None else torch.zeros(b, 1, dtype=crops.dtype))
+    centre = k // 2 + 0.5  # continuous coordinate of the centre pixel (crop_at puts the lesion there)
+    col = centre + r[None, :, None] * torch.cos(theta)[:, None, :]
+    row = centre + r[None, :, None] * torch.sin(theta)[:, None, :]
+    grid = torch.stack([2 * col / k - 1, 2 * row / k - 1], dim=-1)  # grid_sample's (x, y) in [-1, 1]
+    return F.grid_sample(crops, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+class PolarConv(nn.Module):
+    """3x3 conv + BN + ReLU on a (radius, angle) image: circular padding along angle, zeros along radius."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(F.pad(x, (1, 1, 0, 0), mode="circular"), (0, 0, 1, 1))
+        return F.relu(self.bn(self.conv(x)))
+
+
 class LesionDescriptor(nn.Module):
     """Lesion-centred crop (B, C, K, K) -> ``embedding`` (B, D) and the heads it is trained through.
 
+    The crop is read in polar coordinates around its centre (radius x angle), so a margin's
+    spicules or lobules become a pattern along the angle axis, size the radius where the
+    lesion ends, a necrotic centre the innermost rings; a rotation of the lesion is a
+    circular shift along angle, which circular padding and global pooling absorb.
     Heads: ``margin`` (B, 3) logits, ``size`` (B,) cross-section diameter in units of 10 mm
     (0 = no lesion), ``heterogeneity`` (B,) on the generator's 0..1 scale.
     """
 
-    def __init__(self, n_in: int, width: int, embed_dim: int, n_margins: int) -> None:
+    def __init__(self, n_in: int, width: int, embed_dim: int, n_margins: int, n_radii: int = 24,
+                 n_angles: int = 64) -> None:
         super().__init__()
         w = width
+        self.n_radii, self.n_angles = n_radii, n_angles
         self.features = nn.Sequential(
-            nn.Conv2d(n_in, w, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),  # K/2
-            *_block(w, 2 * w), nn.MaxPool2d(2),           # K/4
-            *_block(2 * w, 4 * w), nn.MaxPool2d(2),       # K/8
-            *_block(4 * w, 4 * w),
+            PolarConv(n_in, w), nn.MaxPool2d(2),
+            PolarConv(w, 2 * w), nn.MaxPool2d(2),
+            PolarConv(2 * w, 4 * w), PolarConv(4 * w, 4 * w),
         )
         self.project = nn.Linear(8 * w, embed_dim)
         self.margin = nn.Linear(embed_dim, n_margins)
         self.size = nn.Linear(embed_dim, 1)
         self.heterogeneity = nn.Linear(embed_dim, 1)
 
-    def forward(self, crop: torch.Tensor) -> dict[str, torch.Tensor]:
-        f = self.features(crop)
+    def forward(self, crop: torch.Tensor, phase: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        f = self.features(polar_sample(crop, self.n_radii, self.n_angles, phase))
         emb = self.project(torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1))
         h = F.gelu(emb)
         return {"embedding": emb, "margin": self.margin(h), "size": self.size(h)[:, 0],
@@ -137,7 +177,8 @@ class LesionEncoder(nn.Module):
         self.config = config or EncoderConfig()
         c = self.config
         self.detector = LesionDetector(len(c.windows), c.detector_width)
-        self.descriptor = LesionDescriptor(len(c.windows), c.descriptor_width, c.embed_dim, len(c.margin_classes))
+        self.descriptor = LesionDescriptor(len(c.windows), c.descriptor_width, c.embed_dim, len(c.margin_classes),
+                                           c.polar_radii, c.polar_angles)
 
     def forward(self, x: torch.Tensor, centres: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         det = self.detector(x)

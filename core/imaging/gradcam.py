@@ -40,7 +40,8 @@ def _bicubic(size: tuple[int, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 @lru_cache(maxsize=2)
-def _default_model(path: str | None) -> LesionEncoder:
+def default_model(path: str | None = None) -> LesionEncoder:
+    """The encoder from ``path`` (default: ``default_weights_path()``), loaded once per process."""
     model, _ = load_encoder(Path(path) if path else None)
     return model
 
@@ -71,7 +72,7 @@ def gradcam(image: Path | str | np.ndarray, *, model: LesionEncoder | None = Non
         hu = np.asarray(image, dtype=np.float32)
     if hu.ndim != 2:
         raise ValueError(f"expected a 2-D HU slice, got shape {hu.shape}")
-    model = model if model is not None else _default_model(str(weights) if weights else None)
+    model = model if model is not None else default_model(str(weights) if weights else None)
     x = batch_tensor([hu], model.config)
     cam = GradCAM(PresenceHead(model), target_layers=f"encoder.{CAM_LAYER}",
                   upsampler=_bicubic, postprocessing=_unit_range)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
 import duckdb
@@ -152,7 +152,8 @@ def assess_response(measurements: pl.DataFrame, studies: pl.DataFrame | None = N
             (0 mm = the lesion disappeared); optional organ, source_uri, source_sha256, locator,
             ingested_at, ingest_run_id.
         studies: study_uid, observed_at of every imaging study (a study without measurements after
-            baseline is a not-evaluable timepoint); optional.
+            baseline is a not-evaluable timepoint); optional; with the provenance columns, such a
+            timepoint points at its imaging_studies row.
         reported_new: new lesions read from radiology reports: observed_at, label and the provenance
             columns; optional.
         baseline_on_or_before: the baseline is the last measured study on or before this time
@@ -172,6 +173,7 @@ def assess_response(measurements: pl.DataFrame, studies: pl.DataFrame | None = N
     targets = select_targets(base)
     baseline_mm = sum(base[t].size_mm for t in targets)
     points = _follow_ups(lesions_at, dates, base_at, _report_rows(reported_new))
+    study_prov = _study_provenance(studies)
     rows = [_baseline_row(base_uid, base_at, base, targets, baseline_mm)]
     nadir, seen = baseline_mm, set(base)
     for p in points:
@@ -194,7 +196,8 @@ def assess_response(measurements: pl.DataFrame, studies: pl.DataFrame | None = N
                 reason += "; target lesion(s) not measured at this study: " + ", ".join(missing)
         # a partial sum is shown only when it alone proves PD (missing lesions can only add to it)
         shown = sum_mm if not missing or (sum_mm is not None and sum_is_progression(sum_mm, nadir)) else None
-        rows.append(_row(p, response, reason, shown, baseline_mm, nadir, targets, measured_t, new))
+        rows.append(_row(p, response, reason, shown, baseline_mm, nadir, targets, measured_t, new,
+                         study_prov.get(p.study_uid)))
         if not missing and sum_mm is not None and targets:
             nadir = min(nadir, sum_mm)
     return pl.DataFrame(rows, schema=SERIES_SCHEMA, orient="row")
@@ -254,13 +257,24 @@ def _follow_ups(lesions_at: dict[str, dict[str, _Lesion]], dates: dict[str, date
     return sorted(pts, key=lambda p: (p.at, p.study_uid or ""))
 
 
-def _representative(lesions: dict[str, _Lesion], ids: list[str], reports: tuple[dict, ...]) -> dict:
+def _study_provenance(studies: pl.DataFrame | None) -> dict[str, dict]:
+    """study_uid -> provenance of its imaging_studies row (empty without provenance columns)."""
+    if studies is None or not set(_PROV) <= set(studies.columns):
+        return {}
+    return {r["study_uid"]: {k: r[k] for k in _PROV} | {"source_table": "imaging_studies"}
+            for r in studies.iter_rows(named=True) if r["study_uid"] is not None}
+
+
+def _representative(lesions: dict[str, _Lesion], ids: list[str], reports: tuple[dict, ...],
+                    study: dict | None = None) -> dict:
+    """The row a timepoint's "open the source" lands on: the largest measured target, else any
+    lesion, else the report naming a new lesion, else the imaging study itself."""
     pool = [lesions[i] for i in ids] or list(lesions.values())
     if pool:
         return max(pool, key=lambda x: (x.size_mm, x.lesion_id)).prov
     if reports:
         return {k: reports[0].get(k) for k in (*_PROV, "source_table")}
-    return {k: None for k in (*_PROV, "source_table")}
+    return study or {k: None for k in (*_PROV, "source_table")}
 
 
 def _locators(lesions: dict[str, _Lesion], reports: tuple[dict, ...]) -> list[str]:
@@ -281,15 +295,16 @@ def _baseline_row(uid: str, at: datetime, base: dict[str, _Lesion], targets: lis
 
 
 def _row(p: _Point, response: Response, reason: str, sum_mm: float | None, baseline_mm: float, nadir: float,
-         targets: list[str], measured_t: list[str], new: list[str]) -> tuple:
+         targets: list[str], measured_t: list[str], new: list[str], study: dict | None = None) -> tuple:
     def pct(ref: float) -> float | None:
         return None if sum_mm is None or ref <= _EPS else (sum_mm - ref) / ref * 100
 
-    prov = _representative(p.lesions, measured_t, p.reports)
+    prov = _representative(p.lesions, measured_t, p.reports, study)
     return (p.study_uid, p.at, str(response), reason, sum_mm, baseline_mm if targets else None,
             nadir if targets else None, pct(baseline_mm), pct(nadir),
             None if sum_mm is None else sum_mm - nadir, len(targets), len(measured_t), new,
-            prov["source_table"], *(prov[k] for k in _PROV), _locators(p.lesions, p.reports))
+            prov["source_table"], *(prov[k] for k in _PROV),
+            _locators(p.lesions, p.reports) or ([f"imaging_studies {study['locator']}"] if study else []))
 
 
 # ---- store reads --------------------------------------------------------------------------------
@@ -345,7 +360,8 @@ def response_series(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataF
     Returns the ``SERIES_SCHEMA`` frame of ``assess_response`` (baseline row first); empty when the
     patient has no lesion measurements.
     """
-    studies = frame(con, "SELECT study_uid, observed_at FROM imaging_studies WHERE patient_id = ?", [patient_id])
+    studies = frame(con, """SELECT study_uid, observed_at, source_uri, source_sha256, locator, ingested_at, ingest_run_id
+                            FROM imaging_studies WHERE patient_id = ?""", [patient_id])
     return assess_response(_measurements(con, patient_id), studies, reported_new_lesions(con, patient_id),
                            therapy_start(con, patient_id))
 
@@ -370,7 +386,7 @@ def new_progression_since(con: duckdb.DuckDBPyConnection, patient_id: str, since
 
 
 def response_summary(row: dict) -> str:
-    """One line for a series row: "RECIST PR: sum 31.0 mm, -35% vs baseline"."""
+    """One line for a series row: "RECIST PR: sum 31.0 mm, -35% vs baseline, +0% (+0.0 mm) vs nadir"."""
     parts = []
     if row["sum_mm"] is not None:
         parts.append(f"sum {row['sum_mm']:.1f} mm")
@@ -378,6 +394,8 @@ def response_summary(row: dict) -> str:
         parts.append(f"{row['n_targets']} target lesion(s)")
     elif row["change_from_baseline_pct"] is not None:
         parts.append(f"{row['change_from_baseline_pct']:+.0f}% vs baseline")
+        if row.get("change_from_nadir_pct") is not None and row.get("change_from_nadir_mm") is not None:
+            parts.append(f"{row['change_from_nadir_pct']:+.0f}% ({row['change_from_nadir_mm']:+.1f} mm) vs nadir")
     if row["new_lesions"]:
         parts.append("new: " + "; ".join(row["new_lesions"]))
     if row["response"] == str(Response.NE):
@@ -388,6 +406,9 @@ def response_summary(row: dict) -> str:
 def response_timeline_rows(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataFrame:
     """The response series as rows of ``queries.timeline`` (track ``"response"``), ready to concat.
 
+    summary is ``response_summary`` and the reason ("RECIST PR: sum 26.0 mm, -35% vs baseline, ... —
+    sum 26.0 mm is -35.0% from baseline 40.0 mm: PR needs <= -30%"); value is the response category.
+
     Each row points at the largest measured target lesion of that study (or the report that named a
     new lesion), so "open the source" lands on a real stored row; extractor is this module.
     """
@@ -395,7 +416,8 @@ def response_timeline_rows(con: duckdb.DuckDBPyConnection, patient_id: str) -> p
     return s.select(
         pl.col("source_table").fill_null("lesion_measurements"),
         pl.lit("response", dtype=pl.Utf8).alias("kind"),
-        pl.Series("summary", [response_summary(r) for r in s.iter_rows(named=True)], dtype=pl.Utf8),
+        pl.Series("summary", [f"{response_summary(r)} — {r['reason']}" if r["reason"] else response_summary(r)
+                              for r in s.iter_rows(named=True)], dtype=pl.Utf8),
         pl.col("response").alias("value"),
         pl.lit("imaging", dtype=pl.Utf8).alias("modality"),
         "observed_at", "source_uri", "source_sha256", "locator",
@@ -404,3 +426,153 @@ def response_timeline_rows(con: duckdb.DuckDBPyConnection, patient_id: str) -> p
         "ingested_at", "ingest_run_id",
         pl.lit(TRACK, dtype=pl.Utf8).alias("track"),
     )
+
+
+# ---- what the views show ------------------------------------------------------------------------
+
+THRESHOLDS_TEXT = (
+    f"Thresholds (RECIST 1.1): PR = sum of target diameters at least {PR_DECREASE_FROM_BASELINE:.0%} below the "
+    f"baseline sum; PD = sum at least {PD_INCREASE_FROM_NADIR:.0%} and at least {PD_MIN_ABSOLUTE_INCREASE_MM:.0f} mm "
+    f"above the nadir (smallest sum so far), or any new lesion; CR = every target lesion gone (sum 0 mm); "
+    f"SD = neither PR nor PD; NE = a target lesion not measured. Targets: up to {MAX_TARGET_LESIONS} measurable "
+    f"lesions (long axis >= {MIN_MEASURABLE_MM:.0f} mm), at most {MAX_TARGETS_PER_ORGAN} per organ, chosen at "
+    f"baseline (the last study before the first systemic therapy or radiotherapy)."
+)
+CAVEAT = ("Decision aid computed from the lesion measurements on file, not a radiologist's read: non-target "
+          "lesions, the lymph-node short-axis rule, confirmation scans and re-baselining after a change of "
+          "treatment are not assessed.")
+
+TABLE_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date, "response": pl.Utf8, "sum_mm": pl.Float64, "vs_baseline_pct": pl.Float64,
+    "vs_nadir_pct": pl.Float64, "vs_nadir_mm": pl.Float64, "targets_measured": pl.Utf8, "new_lesions": pl.Utf8,
+    "reason": pl.Utf8, "source": pl.Utf8,
+}
+
+
+def response_table(series: pl.DataFrame) -> pl.DataFrame:
+    """The series as a table for people: one row per timepoint (baseline first), no PHI (pure).
+
+    Returns ``TABLE_SCHEMA`` columns: date, response, sum_mm, vs_baseline_pct / vs_nadir_pct (signed
+    percent), vs_nadir_mm, targets_measured ("2/3"), new_lesions ("; "-joined), reason, source
+    (file name and locator of the row that "open the source" lands on).
+    """
+    if series.height == 0:
+        return pl.DataFrame(schema=TABLE_SCHEMA)
+    return series.sort("observed_at", maintain_order=True).select(
+        pl.col("observed_at").dt.date().alias("date"), "response", pl.col("sum_mm").round(1),
+        pl.col("change_from_baseline_pct").round(1).alias("vs_baseline_pct"),
+        pl.col("change_from_nadir_pct").round(1).alias("vs_nadir_pct"),
+        pl.col("change_from_nadir_mm").round(1).alias("vs_nadir_mm"),
+        pl.format("{}/{}", "n_targets_measured", "n_targets").alias("targets_measured"),
+        pl.col("new_lesions").list.join("; ").alias("new_lesions"), "reason",
+        pl.format("{} @ {}", pl.col("source_uri").fill_null("").str.split("/").list.last(),
+                  pl.col("locator").fill_null("")).alias("source"),
+    ).cast(TABLE_SCHEMA)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ResponseHeadline:
+    """What a board sees first about response: the latest follow-up and any progression since the last board."""
+    latest: str | None               # Response value of the latest follow-up (NE included); None: no follow-up
+    latest_at: datetime | None
+    line: str                        # one line for the shared screen, no PHI
+    new_progression: bool | None     # ``progression_since(series, last_board_at)``
+    progression_at: datetime | None  # the first PD after the last board
+    last_board_at: datetime | None
+
+    @property
+    def flag(self) -> str | None:
+        """The red flag text, or None when there is no new progression."""
+        if not self.new_progression:
+            return None
+        pd_on = f": PD on {self.progression_at:%Y-%m-%d}" if self.progression_at is not None else ""
+        if self.last_board_at is None:
+            return f"Progression (RECIST PD) on file, not yet discussed at a board{pd_on}"
+        return f"New progression since last board ({self.last_board_at:%Y-%m-%d}){pd_on}"
+
+
+def response_headline(series: pl.DataFrame, last_board_at: datetime | None) -> ResponseHeadline:
+    """The latest response and whether the patient progressed since ``last_board_at`` (pure).
+
+    Args:
+        series: ``response_series`` frame.
+        last_board_at: when the patient was last discussed at a board (``last_board_discussion``);
+            None: never, so any PD on file counts as new.
+    """
+    prog = progression_since(series, last_board_at) if series.height else None
+    pd_at = None
+    if prog:
+        pds = series.filter(pl.col("response") == str(Response.PD))
+        if last_board_at is not None:
+            pds = pds.filter(pl.col("observed_at") > last_board_at)
+        pd_at = pds["observed_at"].min()
+    fu = series.filter(pl.col("response") != str(Response.BASELINE)).sort("observed_at", maintain_order=True)
+    if series.height == 0:
+        return ResponseHeadline(None, None, "no lesion measurements on file", prog, pd_at, last_board_at)
+    if fu.height == 0:
+        base = series.row(0, named=True)
+        size = f"sum {base['sum_mm']:.1f} mm" if base["sum_mm"] is not None else "no measurable target lesion"
+        line = f"RECIST baseline only ({size}, {base['observed_at']:%Y-%m-%d}): no follow-up study yet"
+        return ResponseHeadline(None, None, line, prog, pd_at, last_board_at)
+    last = fu.row(-1, named=True)
+    line = f"{response_summary(last)} ({last['observed_at']:%Y-%m-%d})"
+    if last["response"] == str(Response.NE):
+        line = f"{response_summary(last)} ({last['observed_at']:%Y-%m-%d}: {last['reason']})"
+        assessed = fu.filter(pl.col("response") != str(Response.NE))
+        if assessed.height:
+            prev = assessed.row(-1, named=True)
+            line += f"; last evaluable: {prev['response']} on {prev['observed_at']:%Y-%m-%d}"
+    return ResponseHeadline(last["response"], last["observed_at"], line, prog, pd_at, last_board_at)
+
+
+def last_board_discussion(evidence_con: duckdb.DuckDBPyConnection, board_cur: duckdb.DuckDBPyConnection,
+                          patient_id: str, *, meeting_id: str | None = None,
+                          before: datetime | None = None) -> datetime | None:
+    """When the patient was last discussed at a board: the latest earlier meeting listing the case,
+    or the latest decision recorded for them, whichever is later (as ``core.board.urgency`` counts it).
+
+    Args:
+        evidence_con: evidence store (board_meetings, board_cases).
+        board_cur: board store cursor (decisions).
+        meeting_id: the meeting being prepared or presented: it does not count, and ``before``
+            defaults to its scheduled time.
+        before: only discussions strictly before this (naive UTC); default: the meeting's time, else now.
+
+    Returns:
+        Naive datetime, or None if the patient was never discussed.
+    """
+    if before is None and meeting_id is not None:
+        hit = evidence_con.execute("SELECT scheduled_at FROM board_meetings WHERE meeting_id = ?",
+                                   [meeting_id]).fetchall()
+        before = hit[0][0] if hit else None
+    if before is None:
+        before = datetime.now(timezone.utc).replace(tzinfo=None)
+    listed = evidence_con.execute("""
+        SELECT max(m.scheduled_at) FROM board_cases c JOIN board_meetings m USING (meeting_id)
+        WHERE c.patient_id = ? AND m.scheduled_at < ? AND (CAST(? AS VARCHAR) IS NULL OR c.meeting_id <> ?)""",
+                                  [patient_id, before, meeting_id, meeting_id]).fetchall()[0][0]
+    decided = board_cur.execute("""
+        SELECT max(decided_at) FROM decisions
+        WHERE patient_id = ? AND decided_at < ? AND (CAST(? AS VARCHAR) IS NULL OR meeting_id <> ?)""",
+                                [patient_id, before, meeting_id, meeting_id]).fetchall()[0][0]
+    return max([d for d in (listed, decided) if d is not None], default=None)
+
+
+def board_response_headline(evidence_con: duckdb.DuckDBPyConnection, board_cur: duckdb.DuckDBPyConnection,
+                            patient_id: str, *, meeting_id: str | None = None) -> ResponseHeadline:
+    """``response_headline`` against the patient's last board, as the agenda's urgency counts it.
+
+    Args:
+        meeting_id: the meeting being presented: it does not count as "last board", and only studies
+            up to its scheduled time count (what is known at the meeting). None: as of now.
+    """
+    at = None
+    if meeting_id is not None:
+        hit = evidence_con.execute("SELECT scheduled_at FROM board_meetings WHERE meeting_id = ?",
+                                   [meeting_id]).fetchall()
+        at = hit[0][0] if hit else None
+    series = response_series(evidence_con, patient_id)
+    if at is not None:
+        series = series.filter(pl.col("observed_at") <= at)
+    last = last_board_discussion(evidence_con, board_cur, patient_id, meeting_id=meeting_id, before=at)
+    return response_headline(series, last)

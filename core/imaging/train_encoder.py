@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,6 +123,7 @@ class TrainedEncoder:
     train_seconds: float
     n_train: int
     n_val: int
+    train_cpu_seconds: float = 0.0   # process CPU time (all threads): on a shared machine, wall time lies
 
 
 def _targets(slices: list[LabelledSlice]) -> dict[str, torch.Tensor]:
@@ -195,26 +197,14 @@ def _flip_lr(x: torch.Tensor, y: dict[str, torch.Tensor], size: int) -> tuple[to
     return x.flip(-1), {**y, "cells": y["cells"].flip(-1), "centre": centre}
 
 
-def random_rotation(crops: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Rotate each crop by a random angle (and mirror half of them) about its centre, bilinear."""
-    n = crops.shape[0]
-    theta = torch.rand(n, generator=gen) * 2 * math.pi
-    mirror = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
-    cos, sin = torch.cos(theta), torch.sin(theta)
-    mat = torch.stack([torch.stack([cos * mirror, -sin, torch.zeros(n)], 1),
-                       torch.stack([sin * mirror, cos, torch.zeros(n)], 1)], 1)
-    grid = F.affine_grid(mat, list(crops.shape), align_corners=False)
-    return F.grid_sample(crops, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
-
 def fit_encoder(slices: list[LabelledSlice], plan: TrainingPlan = DEFAULT_TRAINING, *,
                 config: EncoderConfig | None = None, evaluate: bool = True,
                 progress: Callable[[str], None] | None = None) -> TrainedEncoder:
     """Train a ``LesionEncoder`` on labelled slices; every ``plan.val_every``-th study is held out.
 
     Two phases: the detector on whole slices (per-cell and per-slice lesion labels), then the
-    descriptor on lesion-centred crops (jittered like the detector's peak, rotated by any angle
-    and mirrored: margin, size and texture do not depend on orientation) plus crops of lesion-free slices.
+    descriptor on lesion-centred crops (jittered like the detector's peak, mirrored, and
+    rotated by a random polar phase: margin, size and texture do not depend on orientation) plus crops of lesion-free slices.
 
     Returns the model (eval mode) with held-out metrics (``evaluate_encoder``; empty when
     ``evaluate`` is False).
@@ -228,7 +218,7 @@ def fit_encoder(slices: list[LabelledSlice], plan: TrainingPlan = DEFAULT_TRAINI
     model = LesionEncoder(config)
     gen = torch.Generator().manual_seed(plan.seed)
     size = config.input_size
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
 
     def detector_step(idx: torch.Tensor) -> torch.Tensor:
         xb, yb = x_train[idx], {k: v[idx] for k, v in y_train.items()}
@@ -249,15 +239,17 @@ def fit_encoder(slices: list[LabelledSlice], plan: TrainingPlan = DEFAULT_TRAINI
         idx = pool[j]
         yb = {k: v[idx] for k, v in y_train.items()}
         crops = crop_at(x_train[idx], training_centres(yb, size, gen), config.crop_size)
-        crops = random_rotation(crops, gen)
-        return descriptor_loss(model.descriptor(crops), yb)
+        if torch.rand(1, generator=gen).item() < 0.5:  # mirror image; rotation is a random polar phase
+            crops = crops.flip(-1)
+        phase = torch.rand(len(idx), generator=gen) * 2 * math.pi
+        return descriptor_loss(model.descriptor(crops, phase), yb)
 
     _fit_loop(list(model.descriptor.parameters()), len(pool), plan.descriptor_epochs, plan, gen, descriptor_step,
               "descriptor", progress)
-    train_seconds = time.perf_counter() - t0
+    train_seconds, train_cpu = time.perf_counter() - t0, time.process_time() - cpu0
     model.eval()
     metrics = evaluate_encoder(model, val) if evaluate else {}
-    return TrainedEncoder(model, metrics, train_seconds, len(train), len(val))
+    return TrainedEncoder(model, metrics, train_seconds, len(train), len(val), train_cpu)
 
 
 def evaluate_encoder(model: LesionEncoder, val: list[LabelledSlice]) -> dict[str, float]:
@@ -275,8 +267,9 @@ def evaluate_encoder(model: LesionEncoder, val: list[LabelledSlice]) -> dict[str
     y = _targets(val)
     out = encode(model, hu)
     known = ~np.isnan(y["present"].numpy())
-    metrics: dict[str, float] = {
-        "presence_auroc": float(roc_auc_score(y["present"].numpy()[known], out["presence"][known]))}
+    metrics: dict[str, float] = {}
+    if len(set(y["present"].numpy()[known].tolist())) == 2:
+        metrics["presence_auroc"] = float(roc_auc_score(y["present"].numpy()[known], out["presence"][known]))
     central = [i for i, s in enumerate(val) if s.central and s.margin >= 0]
     if not central:
         return metrics
@@ -297,7 +290,7 @@ def evaluate_encoder(model: LesionEncoder, val: list[LabelledSlice]) -> dict[str
         hits.append(math.hypot(r - s.center_rc[0], c - s.center_rc[1]) <= s.radius_px + POINTING_MARGIN_PX)
     metrics["pointing_game"] = float(np.mean(hits))
     metrics["n_pointing"] = float(len(hits))
-    return {k: round(v, 4) for k, v in metrics.items()}
+    return {k: round(v, 4) for k, v in metrics.items() if math.isfinite(v)}  # NaN: too few held-out cases
 
 
 def train_and_save(weights: Path, plan: TrainingPlan = DEFAULT_TRAINING, *, data_dir: Path | None = None,
@@ -328,8 +321,9 @@ def train_and_save(weights: Path, plan: TrainingPlan = DEFAULT_TRAINING, *, data
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    metrics = dict(res.metrics, train_seconds=round(res.train_seconds, 1), generate_seconds=round(gen_seconds, 1),
-                   torch_threads=float(torch.get_num_threads()))
+    metrics = dict(res.metrics, train_seconds=round(res.train_seconds, 1),
+                   train_cpu_seconds=round(res.train_cpu_seconds, 1), generate_seconds=round(gen_seconds, 1),
+                   torch_threads=float(torch.get_num_threads()), load_average_1min=round(os.getloadavg()[0], 1))
     meta = EncoderMetadata(model_id=MODEL_ID, version=weights.stem.removeprefix("encoder-") or MODEL_VERSION,
                            training_data_hash=data_hash, command=plan.command, seed=plan.seed, metrics=metrics,
                            n_train=res.n_train, n_val=res.n_val, train_seconds=round(res.train_seconds, 1),

@@ -15,7 +15,7 @@ class TrainingPlan:
     seed: int = 7
     n_studies: int = 400
     detector_epochs: int = 12
-    descriptor_epochs: int = 16
+    descriptor_epochs: int = 24
     batch_size: int = 64
     lr: float = 4e-3
     val_every: int = 7            # every 7th study is held out

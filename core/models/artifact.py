@@ -1,4 +1,4 @@
-"""Saving and loading the late-fusion model as one JSON file (no pickle: loading runs no code)."""
+"""Saving and loading models as one JSON file each (no pickle: loading runs no code)."""
 from __future__ import annotations
 
 import hashlib
@@ -39,14 +39,34 @@ def model_from_dict(d: dict) -> LateFusionModel:
                            projection=EmbeddingProjection.from_json(d.get("projection")))
 
 
-def save_artifact(model: LateFusionModel, path: Path, extra: dict | None = None) -> str:
-    """Write the model (plus ``extra`` metadata) to ``path``; returns the file's sha256."""
+def write_json_artifact(d: dict, path: Path) -> str:
+    """Write ``d`` as compact JSON to ``path`` (atomically); returns the file's sha256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(model_to_dict(model) | {"meta": extra or {}}, separators=(",", ":")).encode()
+    data = json.dumps(d, separators=(",", ":")).encode()
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
     return hashlib.sha256(data).hexdigest()
+
+
+def read_json_artifact(path: Path, sha256: str | None = None) -> dict:
+    """Read a JSON artifact; checks the hash when given.
+
+    Raises:
+        FileNotFoundError: the file is missing (re-run ``python -m core train``).
+        ValueError: the hash does not match the registry.
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"model artifact {path} is missing: run `python -m core train` to rebuild it")
+    data = path.read_bytes()
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"model artifact {path.name} does not match the registry hash: retrain or restore it")
+    return json.loads(data)
+
+
+def save_artifact(model: LateFusionModel, path: Path, extra: dict | None = None) -> str:
+    """Write the model (plus ``extra`` metadata) to ``path``; returns the file's sha256."""
+    return write_json_artifact(model_to_dict(model) | {"meta": extra or {}}, path)
 
 
 def load_artifact(path: Path, sha256: str | None = None) -> LateFusionModel:
@@ -56,9 +76,4 @@ def load_artifact(path: Path, sha256: str | None = None) -> LateFusionModel:
         FileNotFoundError: the file is missing (re-run ``python -m core train``).
         ValueError: the hash does not match the registry or the format is unknown.
     """
-    if not path.exists():
-        raise FileNotFoundError(f"model artifact {path} is missing: run `python -m core train` to rebuild it")
-    data = path.read_bytes()
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise ValueError(f"model artifact {path.name} does not match the registry hash: retrain or restore it")
-    return model_from_dict(json.loads(data))
+    return model_from_dict(read_json_artifact(path, sha256))

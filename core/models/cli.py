@@ -41,7 +41,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, help="folder for evaluation.md/.json")
     p.add_argument("--truth", type=Path, default=None, help="generator truth folder (default TB_DEMO_DIR/truth)")
-    p.add_argument("--compare-fusion", action="store_true", help="also evaluate other fusion strategies")
+    p.add_argument("--compare-fusion", action="store_true",
+                   help="also evaluate early, intermediate and attention fusion on the same folds")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs")
     p.set_defaults(func=cmd_evaluate)
     register_post_build()  # build-demo (same CLI) then trains and scores after the encoder's embedding step
@@ -86,8 +87,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.models.evaluate import (build_report, cross_validate, discrepancy_evaluation, render_markdown,
-                                      write_report)
+    from core.models.evaluate import (STRATEGIES, build_report, cross_validate, discrepancy_evaluation,
+                                      render_markdown, write_report)
     from core.models.registry import get_entry
     from core.models.train import labelled_cohort
     from core.store import db
@@ -103,7 +104,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                        "training_data_hash": entry.training_data_hash}
         # the training procedure is evaluated, so the embedding projection is refit as training would
         cohort = labelled_cohort(con, FIT_PROJECTION)
-        strategies = ("late", "early") if args.compare_fusion else ("late",)
+        strategies = tuple(STRATEGIES) if args.compare_fusion else ("late",)
         t = time.perf_counter()
         cv = cross_validate(cohort, folds=args.folds, seed=args.seed, strategies=strategies)
         truth = args.truth or (path_setting("demo_dir") / "truth")

@@ -13,7 +13,7 @@ Kinds (``DiscrepancyKind``):
 
 Mentions about family members or hypothetical statements never count. Each row keeps
 both evidence locators (table, source hash, locator) so the dashboard can open both
-sources; descriptions name genes and dates, never note text.
+sources; descriptions name genes and sizes, never note text or dates.
 """
 from __future__ import annotations
 
@@ -66,11 +66,12 @@ def gene_of(name: str) -> str | None:
 
 
 def locator_json(table: str, row: dict) -> str:
-    """Evidence pointer stored in ``evidence_a`` / ``evidence_b``: enough to open the source."""
+    """Evidence pointer stored in ``evidence_a`` / ``evidence_b``: enough to open the source.
+
+    No dates: these columns are not date-classified, so a de-identified export would not
+    shift them (the date is on the source row the pointer opens)."""
     return json.dumps({"table": table, "source_uri": row.get("source_uri"), "source_sha256": row.get("source_sha256"),
-                       "locator": row.get("locator"),
-                       "observed_at": row["observed_at"].isoformat() if row.get("observed_at") else None},
-                      sort_keys=True)
+                       "locator": row.get("locator")}, sort_keys=True)
 
 
 def detect_discrepancies(con: duckdb.DuckDBPyConnection, patient_ids: Iterable[str] | None = None,
@@ -135,17 +136,16 @@ def _biomarker_vs_variant(con: duckdb.DuckDBPyConnection, ids: list[str] | None)
         text = (m["value_text"] or "").strip()
         res = 0.0 if m["neg"] else result_positive(text)
         found = var_by.get((m["patient_id"], gene), [])
-        when = m["observed_at"].date().isoformat() if m["observed_at"] else "undated"
         if res == 0.0 and found:
             v = found[0]
             alt = v["protein_change"] or v["cnv_call"] or (f"fusion with {v['sv_partner']}" if v["sv_partner"] else "")
             out.append({"patient_id": m["patient_id"], "kind": DiscrepancyKind.NOTE_BIOMARKER_VS_VARIANT.value,
-                        "description": f"note ({when}) reports {gene} negative, sequencing reports {gene} {alt}".strip(),
+                        "description": f"a note reports {gene} negative; sequencing reports {gene} {alt}".strip(),
                         "evidence_a": locator_json(m["src_table"], m), "evidence_b": locator_json("variants", v)})
         elif (res == 1.0 and not m["unc"] and not found and (m["patient_id"], gene) in tested_set
               and _PROTEIN.search(text or m["concept"] or "")):
             out.append({"patient_id": m["patient_id"], "kind": DiscrepancyKind.NOTE_VARIANT_VS_SEQUENCING.value,
-                        "description": f"note ({when}) reports a {gene} variant; {gene} was sequenced and not altered",
+                        "description": f"a note reports a {gene} variant; {gene} was sequenced and not altered",
                         "evidence_a": locator_json(m["src_table"], m),
                         "evidence_b": json.dumps({"table": "tested_genes", "patient_id": m["patient_id"], "gene": gene},
                                                  sort_keys=True)})
@@ -161,7 +161,8 @@ def _report_vs_image(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> l
                e.observed_at
         FROM notes e
         WHERE (regexp_matches(lower(coalesce(e.note_type, '')), '\\b(radiology|imaging|ct|mri|pet|x-ray)\\b')
-               OR regexp_matches(lower(coalesce(e.title, '')), '\\b(radiology|imaging|ct|mri|pet|x-ray)\\b')){flt}""", params)
+               OR regexp_matches(lower(coalesce(e.title, '')), '\\b(radiology|imaging|ct|mri|pet|x-ray)\\b'))
+              {flt}""", params)
     if notes.height == 0:
         return []
     ev = frame(con, f"""
@@ -194,10 +195,9 @@ def _report_vs_image(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> l
         if not near:
             continue
         les = max(near, key=lambda r: r["long_axis_mm"])
-        when = n["observed_at"].date().isoformat() if n["observed_at"] else "undated"
         out.append({"patient_id": n["patient_id"], "kind": DiscrepancyKind.REPORT_VS_IMAGE.value,
-                    "description": f"radiology report ({when}) states no mass / measurable disease; imaging has a "
-                                   f"{les['long_axis_mm']:.0f} mm lesion",
+                    "description": f"a radiology report states no mass / measurable disease; a "
+                                   f"{les['long_axis_mm']:.0f} mm lesion was measured within {REPORT_WINDOW_DAYS} days",
                     "evidence_a": claim, "evidence_b": locator_json("lesion_measurements", les)})
     return out
 
@@ -221,10 +221,9 @@ def _no_disease_claim(note: dict, events: list[dict]) -> str | None:
         if any(re.search(rf"\b{w}", s) for w in ("mass", "lesion", "nodule", "tumor", "tumour")) and not re.search(
                 r"\b(no|without|negative for|free of|resolved)\b", s):
             return None
+    # locator = the note row's own locator (opens it); span = where in its text the statement is
     return json.dumps({"table": "notes", "source_uri": note["source_uri"], "source_sha256": note["source_sha256"],
-                       "locator": f"{m.start()}:{m.end()}", "note_id": note["note_id"],
-                       "observed_at": note["observed_at"].isoformat() if note["observed_at"] else None},
-                      sort_keys=True)
+                       "locator": note["locator"], "span": f"{m.start()}:{m.end()}"}, sort_keys=True)
 
 
 def truth_kind(text: str) -> str:

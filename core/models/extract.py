@@ -138,7 +138,8 @@ def _note_values(ev: pl.DataFrame | None, bio: pl.DataFrame | None) -> dict[str,
             status = _smoking_status(concept + " " + text, r["neg"])
             if status is not None:
                 v["note_smoking_status"] = status
-            py = r["value_num"] if (r["value_num"] is not None and "pack" in r["unit"]) else _pack_years(text + " " + concept)
+            stated = r["value_num"] is not None and "pack" in r["unit"]
+            py = r["value_num"] if stated else _pack_years(text + " " + concept)
             if py is not None:
                 v["note_pack_years"] = float(py)
         elif ct == "symptom":
@@ -292,7 +293,8 @@ def clinical(con: duckdb.DuckDBPyConnection, view: str) -> pl.DataFrame:
             "clin_stage": _stage_number(r["stage"] or r["condition_stage"]),
             "clin_lung": float(ct == "lung") if ct else None, "clin_breast": float(ct == "breast") if ct else None,
             "clin_colorectal": float(ct == "colorectal") if ct else None,
-            "clin_small_cell": float(onco == "SCLC" or "small cell" in hist and "non-small" not in hist) if (onco or hist) else None,
+            "clin_small_cell": (float(onco == "SCLC" or ("small cell" in hist and "non-small" not in hist))
+                                if (onco or hist) else None),
             "clin_squamous": float(onco == "LUSC" or "squamous" in hist) if (onco or hist) else None,
         })
     schema = {"patient_id": pl.Utf8, "present_clinical": pl.Boolean} | {

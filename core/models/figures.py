@@ -126,3 +126,24 @@ def global_importance_bars(importance: pl.DataFrame, top: int = 15) -> go.Figure
                       xaxis_title="mean |SHAP| (calibrated log-odds)", height=80 + 28 * max(df.height, 1),
                       font={"size": FONT}, margin={"l": 10, "r": 10, "t": 50, "b": 40})
     return fig
+
+
+def attention_bars(weights: pl.DataFrame) -> go.Figure:
+    """Attention weight per modality of the comparison model (missing modalities shown as 'missing', weight 0).
+
+    Args:
+        weights: rows with modality, present (bool), weight (0-1, summing to 1 over present modalities).
+    """
+    mods = weights["modality"].to_list()
+    present = weights["present"].to_list()
+    w = weights["weight"].to_list()
+    fig = go.Figure(go.Bar(
+        x=w, y=mods, orientation="h",
+        marker={"color": [MODALITY_COLOURS.get(m, "#999999") if p else "#DDDDDD" for m, p in zip(mods, present,
+                                                                                                strict=True)]},
+        text=[f"{v:.2f}" if p else "missing" for v, p in zip(w, present, strict=True)], textposition="outside"))
+    fig.update_layout(title="Attention weight by modality (comparison model, not the served one)",
+                      xaxis={"title": "attention weight (sums to 1 over present modalities)", "range": [0, 1.1]},
+                      yaxis={"autorange": "reversed"}, height=80 + 60 * max(len(mods), 1), showlegend=False,
+                      margin={"l": 10, "r": 40, "t": 50, "b": 50}, font={"size": FONT})
+    return fig

@@ -30,7 +30,8 @@ def encoder_versions(con: duckdb.DuckDBPyConnection) -> list[str]:
     return df["model_version"].to_list()
 
 
-def patient_embeddings(con: duckdb.DuckDBPyConnection, view: str, *, model_version: str | None) -> tuple[list[str], np.ndarray]:
+def patient_embeddings(con: duckdb.DuckDBPyConnection, view: str, *,
+                       model_version: str | None) -> tuple[list[str], np.ndarray]:
     """Mean embedding of each patient's latest study on or before ``as_of``.
 
     Args:

@@ -12,20 +12,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from core.config import path_setting
-from core.models.artifact import load_artifact
+from core.models.artifact import load_artifact, read_json_artifact
 from core.models.fusion import LateFusionModel
 from core.models.metrics import clean_json
 from core.store.queries import frame
+
+if TYPE_CHECKING:  # torch is imported only when an attention model is loaded
+    from core.models.torch_fusion import AttentionFusionModel
 
 logger = logging.getLogger(__name__)
 
 MODEL_ID = "fusion-pd12m"
 KIND = "late-fusion"
+ATTENTION_KEY = "attention_model"   # registry metrics key of the attention comparison model (not served)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,11 @@ def new_version(data_hash: str, now: datetime | None = None) -> str:
 def artifact_file(model_id: str, version: str) -> str:
     """Artifact path relative to the ``models_dir`` setting."""
     return f"fusion/{model_id}-{version}.json"
+
+
+def comparison_artifact_file(model_id: str, version: str, strategy: str) -> str:
+    """Path (relative to ``models_dir``) of a comparison model trained with a served version, beside its artifact."""
+    return f"fusion/{model_id}-{version}.{strategy}.json"
 
 
 def resolve_artifact(artifact_path: str) -> Path:
@@ -121,3 +131,25 @@ def load_model(con: duckdb.DuckDBPyConnection, version: str | None = None) -> tu
         raise LookupError(f"no {MODEL_ID} model in the store" + (f" with version {version}" if version else "")
                           + ": run `python -m core train`")
     return _load(str(resolve_artifact(entry.artifact_path)), entry.artifact_sha256), entry
+
+
+@lru_cache(maxsize=4)
+def _load_torch(path: str, sha256: str) -> AttentionFusionModel:
+    from core.models.torch_fusion import model_from_dict
+
+    return model_from_dict(read_json_artifact(Path(path), sha256))
+
+
+def load_attention_model(entry: RegistryEntry) -> AttentionFusionModel:
+    """The attention-fusion comparison model trained with the served version ``entry`` (shown, never served).
+
+    Raises:
+        LookupError: that version was trained without one (the reason, when recorded, is in the message).
+        FileNotFoundError / ValueError: artifact missing or not matching its hash.
+    """
+    info = entry.metrics.get(ATTENTION_KEY) or {}
+    if not info.get("artifact_path"):
+        why = info.get("error") or "trained before attention models were saved"
+        raise LookupError(f"model version {entry.version} has no attention comparison model ({why}): "
+                          "run `python -m core train`")
+    return _load_torch(str(resolve_artifact(info["artifact_path"])), info["artifact_sha256"])

@@ -19,7 +19,7 @@ from core.ingest.base import insert_rows, stable_id
 from core.models import target
 from core.models.discrepancy import DETECTOR, detect_discrepancies
 from core.models.explain import EXPLAINER, Explanation, explain
-from core.models.features import OOD_COLUMN, patient_features
+from core.models.features import MODALITIES, OOD_COLUMN, patient_features, presence_column
 from core.models.fusion import LateFusionModel, cancer_types
 from core.models.registry import RegistryEntry
 from core.models.triggers import review_triggers
@@ -67,15 +67,18 @@ def model_outputs(con: duckdb.DuckDBPyConnection, model: LateFusionModel, entry:
     expls = explain(model, feats)
     cts = cancer_types(feats)
     p_rows, a_rows, ab_rows, t_rows = [], [], [], []
+    presence = {m: feats[presence_column(m)].to_list() for m in MODALITIES}
     for i, pid in enumerate(feats["patient_id"].to_list()):
         as_of = feats["as_of"][i]
         pred_id = prediction_id(pid, entry, as_of)
         e = expls[i]
+        # missing = no evidence of it on file (whether or not the model has a part for it)
+        missing = [m for m in MODALITIES if not presence[m][i]]
         p_rows.append({"prediction_id": pred_id, "patient_id": pid, "model_id": entry.model_id,
                        "model_version": entry.version, "training_data_hash": entry.training_data_hash,
                        "target": target.TARGET, "risk": float(pred.risk[i]), "risk_low": float(pred.risk_low[i]),
                        "risk_high": float(pred.risk_high[i]), "threshold": model.threshold,
-                       "modalities_used": pred.used(i), "modalities_missing": pred.missing(i), "as_of": as_of,
+                       "modalities_used": pred.used(i), "modalities_missing": missing, "as_of": as_of,
                        "scored_at": now})
         for c in e.contributions.iter_rows(named=True):
             a_rows.append({"prediction_id": pred_id, "feature": c["feature"], "modality": c["modality"],
@@ -87,7 +90,7 @@ def model_outputs(con: duckdb.DuckDBPyConnection, model: LateFusionModel, entry:
         ood = feats[OOD_COLUMN][i]
         for k, t in enumerate(review_triggers(risk=float(pred.risk[i]), risk_low=float(pred.risk_low[i]),
                                               risk_high=float(pred.risk_high[i]), threshold=model.threshold,
-                                              cancer_type=cts[i], modalities_missing=pred.missing(i),
+                                              cancer_type=cts[i], modalities_missing=missing,
                                               discrepancies=own, ood_percentile=ood)):
             t_rows.append({"trigger_id": stable_id(pred_id, t.kind.value, k, t.reason), "patient_id": pid,
                            "prediction_id": pred_id, "trigger": t.kind.value, "reason": t.reason,

@@ -76,10 +76,15 @@ def _event_sql() -> str:
 def outcome_labels(con: duckdb.DuckDBPyConnection, idx: pl.DataFrame | None = None) -> pl.DataFrame:
     """Binary 12-month label and time-to-event of every patient with an index date.
 
+    Args:
+        idx: patients and their index dates (columns patient_id, index_date; cohort and
+            index_rule optional); default ``index_dates(con)``.
+
     Returns columns: patient_id, cohort, index_date, index_rule, event_date, event_kind,
     followup_end, time_days (to event or censoring), event (bool), label (1/0/null).
     """
     idx = index_dates(con) if idx is None else idx
+    idx = idx.with_columns([pl.lit(None, dtype=pl.Utf8).alias(c) for c in ("cohort", "index_rule") if c not in idx.columns])
     events = frame(con, f"""
         SELECT patient_id, observed_at AS event_at, {_event_sql()} AS kind
         FROM outcomes WHERE observed_at IS NOT NULL

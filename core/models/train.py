@@ -20,8 +20,9 @@ from core.models.features import FIT_PROJECTION, N_EMBEDDING_PCS, patient_featur
 from core.models.fusion import LateFusionModel
 from core.models.fusion_fit import fit_late_fusion
 from core.models.projection import EmbeddingProjection
-from core.models.registry import (KIND, MODEL_ID, RegistryEntry, artifact_file, entries, new_version, register,
-                                  resolve_artifact, training_data_hash)
+from core.models.registry import (ATTENTION_KEY, KIND, MODEL_ID, RegistryEntry, artifact_file,
+                                  comparison_artifact_file, entries, new_version, register, resolve_artifact,
+                                  training_data_hash)
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +64,13 @@ class TrainResult:
 
 
 def train_and_register(con: duckdb.DuckDBPyConnection, *, seed: int = 0, n_members: int = 8, cv_folds: int = 5,
-                       now: datetime | None = None) -> TrainResult:
+                       now: datetime | None = None, attention: bool = True) -> TrainResult:
     """Fit on the labelled historical cohort, save the artifact, add a registry row (``con`` writable).
 
     Args:
         cv_folds: folds of the cross-validated estimate stored in the registry metrics (0 skips it).
+        attention: also fit the attention-fusion comparison model on the same cohort and save it
+            beside the artifact (its per-patient modality weights are shown on the Explain page).
 
     Raises:
         ValueError: too few labelled patients.
@@ -108,7 +111,31 @@ def train_and_register(con: duckdb.DuckDBPyConnection, *, seed: int = 0, n_membe
     sha = save_artifact(model, resolve_artifact(rel), extra={"model_id": MODEL_ID, "version": version,
                                                              "training_data_hash": data_hash,
                                                              "command": "python -m core train"})
+    if attention:
+        metrics[ATTENTION_KEY] = _save_attention_model(cohort, seed, version, data_hash)
     entry = RegistryEntry(MODEL_ID, version, KIND, data_hash, rel, sha, metrics, now)
     register(con, entry)
     logger.info("registered %s version %s", MODEL_ID, version)
     return TrainResult(model, entry)
+
+
+def _save_attention_model(cohort: LabelledCohort, seed: int, version: str, data_hash: str) -> dict:
+    """Fit the attention-fusion comparison model (never served) and save it beside the served artifact.
+
+    Returns the registry-metrics record: artifact path and sha256, or the reason there is none
+    (a cohort too small is logged, never fatal: the served model is still registered).
+    """
+    from core.models.artifact import write_json_artifact
+
+    try:
+        from core.models.torch_fusion import fit_torch_fusion, model_to_dict
+
+        model = fit_torch_fusion(cohort.features, cohort.y, attention=True, seed=seed)
+    except (ImportError, ValueError) as e:
+        logger.warning("attention comparison model not trained: %s", e)
+        return {"error": str(e)}
+    rel = comparison_artifact_file(MODEL_ID, version, "attention")
+    meta = {"model_id": MODEL_ID, "version": version, "training_data_hash": data_hash, "seed": seed,
+            "role": "comparison (attention fusion), not served", "command": "python -m core train"}
+    sha = write_json_artifact(model_to_dict(model) | {"meta": meta}, resolve_artifact(rel))
+    return {"artifact_path": rel, "artifact_sha256": sha, "strategy": "attention", "served": False}

@@ -125,7 +125,8 @@ def completeness_bars(comp: pl.DataFrame, threshold: float | None = None) -> go.
     s = comp["share"].to_numpy()
     fig = go.Figure(go.Bar(
         x=[m.replace("all_core", "all three") for m in comp["modality"].to_list()], y=s, marker_color=NEUTRAL,
-        error_y=dict(type="data", symmetric=False, array=comp["hi"].to_numpy() - s, arrayminus=s - comp["lo"].to_numpy()),
+        error_y=dict(type="data", symmetric=False, array=comp["hi"].to_numpy() - s,
+                     arrayminus=s - comp["lo"].to_numpy()),
         text=[f"{k}/{n}" for k, n in zip(comp["k"], comp["n"])], textposition="inside",
         hovertemplate="%{x}: %{y:.0%} (%{text})<extra></extra>"))
     if threshold is not None:

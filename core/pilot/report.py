@@ -158,7 +158,8 @@ def threshold_table(review: PilotReview) -> pl.DataFrame:
     rows = []
     for j in review.judgements:
         t, m = j.threshold, j.measured
-        est = "no data" if m.value is None else f"{_fmt(m.value, t.metric)} ({_fmt(m.lo, t.metric)}–{_fmt(m.hi, t.metric)})"
+        est = ("no data" if m.value is None
+               else f"{_fmt(m.value, t.metric)} ({_fmt(m.lo, t.metric)}–{_fmt(m.hi, t.metric)})")
         rows.append({"threshold_id": t.id, "metric": t.metric, "description": t.description, "value": m.value,
                      "ci_low": m.lo, "ci_high": m.hi, "n": m.n, "estimate": est,
                      "threshold": f"{t.direction} {_fmt(t.value, t.metric)}", "threshold_value": t.value,

@@ -101,22 +101,29 @@ def plan_agenda(con: duckdb.DuckDBPyConnection, seed: int, reference: date, fixe
     times = meeting_times(pilot_start(reference, fixed_on))
     course = patient_course(con)
     pools = [eligible_at(course, t) for t in times]
+    last_week = {pid: week for week, pool in enumerate(pools, start=1) for pid in pool["patient_id"].to_list()}
     used: set[str] = set()
     rows = []
     for week, (when, pool) in enumerate(zip(times, pools), start=1):
         left = {p for later in pools[week - 1:] for p in later["patient_id"].to_list()} - used
         avail = pool.filter(~pl.col("patient_id").is_in(list(used)))
-        first = avail.filter(pl.col("first_board").dt.date() == when.date())
+        # every case already on that Wednesday's board is a pilot case (eligible or not: it was discussed)
+        first = course.filter((pl.col("first_board").dt.date() == when.date())
+                              & ~pl.col("patient_id").is_in(list(used)))
         others = avail.filter(pl.col("first_board").dt.date() != when.date())
         want = int(rng.integers(CASES_PER_MEETING[0], CASES_PER_MEETING[1] + 1))
-        k = min(want, math.ceil(len(left) / (N_MEETINGS - week + 1)))
+        k = min(want, math.ceil(len(left) / (N_MEETINGS - week + 1)))  # spread a small cohort over all weeks
         picked = first["patient_id"].to_list()
-        n_more = max(0, min(k - len(picked), others.height))
+        pids = others["patient_id"].to_list()
+        urgent = sum(last_week[p] == week for p in pids)  # now or never: not eligible at a later meeting
+        n_more = min(max(k - len(picked), urgent), others.height)
         if n_more:
-            # re-discussions: recently diagnosed patients come back more often
+            # re-discussions: recently diagnosed patients come back more often (weighted random order,
+            # keys u^(1/w)); patients whose eligibility ends sooner go first so later weeks keep cases
             days = ((when - others["first_board"]).dt.total_seconds() / 86400).to_numpy()
-            w = np.exp(-days / 365.0)
-            picked += list(rng.choice(others["patient_id"].to_numpy(), size=n_more, replace=False, p=w / w.sum()))
+            keys = rng.random(len(pids)) ** (1.0 / np.exp(-days / 365.0))
+            order = sorted(range(len(pids)), key=lambda i: (last_week[pids[i]], -keys[i]))
+            picked += [pids[i] for i in order[:n_more]]
         for pid in picked:
             used.add(pid)
             added = when - timedelta(hours=float(rng.uniform(60, 115)))

@@ -182,8 +182,8 @@ def build_case_index(con: duckdb.DuckDBPyConnection, kind: CaseKind | str = Case
                            "map_x": xy[:, 0] if len(xy) else [], "map_y": xy[:, 1] if len(xy) else []},
                           schema={"patient_id": pl.Utf8, "cohort": pl.Utf8, "index_row": pl.Int64,
                                   "map_x": pl.Float64, "map_y": pl.Float64})
-             .join(prof, on="patient_id", how="left")
-             .join(outs, on="patient_id", how="left"))
+             .join(prof, on="patient_id", how="left", maintain_order="left")   # rows stay aligned with the vectors
+             .join(outs, on="patient_id", how="left", maintain_order="left"))
     store = store_file(con)
     meta = IndexMeta(kind=str(kind), recipe_version=index_recipe(kind, cv.encoder_version),
                      encoder_version=cv.encoder_version, store_version=None if store is None else store.name,

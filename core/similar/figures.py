@@ -148,10 +148,10 @@ def neighbour_table(neighbours: pl.DataFrame) -> pl.DataFrame:
     """
     rows = []
     for r in neighbours.iter_rows(named=True):
-        case = ", ".join(v for v in (r["cancer_type"] and (r["cancer_type"] + (f" ({r['oncotree_code']})" if r["oncotree_code"] else "")),
-                                     r["stage_group"] and f"stage {r['stage_group']}", r["age_band"] and f"age {r['age_band']}",
-                                     r["drivers"] if r["drivers"] is not None else "not sequenced",
-                                     r["imaging"]) if v)
+        cancer = r["cancer_type"] and r["cancer_type"] + (f" ({r['oncotree_code']})" if r["oncotree_code"] else "")
+        parts = (cancer, r["stage_group"] and f"stage {r['stage_group']}", r["age_band"] and f"age {r['age_band']}",
+                 "not sequenced" if r["drivers"] is None else r["drivers"] or "no driver found", r["imaging"])
+        case = ", ".join(v for v in parts if v)
         p12 = r["progressed_12m"]
         rows.append({
             "rank": r["rank"], "similarity": r["similarity"], "case": case, "why similar": r["why_similar"],

@@ -179,8 +179,8 @@ def compare_profiles(query: dict, case: dict) -> Comparison:
     """Shared and differing attributes of ``case`` against ``query`` (both ``case_profiles`` rows).
 
     Differences read "neighbour value (this patient: query value)". Unknown values on
-    either side are neither shared nor different, except drivers, where a case that was
-    not sequenced is reported as "driver status unknown".
+    either side are neither shared nor different, except drivers: sequenced against not
+    sequenced is a difference, and a gene off the other panel reads "not tested".
     """
     shared: list[str] = []
     differs: list[str] = []
@@ -224,12 +224,11 @@ def _compare_drivers(query: dict, case: dict, shared: list[str], differs: list[s
     q_seq, c_seq = bool(query.get("sequenced")), bool(case.get("sequenced"))
     qd, cd = list(query.get("drivers") or []), list(case.get("drivers") or [])
     if not c_seq and not cd:
-        if qd:
-            differs.append("driver status unknown (not sequenced)")
+        if q_seq or qd:  # both unsequenced: nothing to compare
+            differs.append(f"not sequenced (this patient: {', '.join(qd) or 'no driver found'})")
         return
     if not q_seq and not qd:
-        if cd:
-            differs.append(f"{', '.join(cd)} (this patient: not sequenced)")
+        differs.append(f"{', '.join(cd) or 'no driver found'} (this patient: not sequenced)")
         return
     same = [d for d in cd if d in qd]
     shared.extend(same)

@@ -135,20 +135,36 @@ TRACK_OF_TABLE = {
 }
 
 
-def timeline(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataFrame:
+def timeline(con: duckdb.DuckDBPyConnection, patient_id: str, *, response: bool = True) -> pl.DataFrame:
     """Dated evidence in cBioPortal-style tracks; every point keeps its provenance.
 
     Note events that are negated or about family members stay in the frame (flagged in
     ``summary``) so the timeline never hides what the note said; undated rows are dropped
     here but remain in ``patient_evidence``.
+
+    Args:
+        response: add the RECIST 1.1-style response at baseline and each follow-up as track
+            ``"response"`` (``core.imaging.recist.response_timeline_rows``: kind "response", value the
+            category, provenance of the largest measured target lesion, extractor core.imaging.recist).
+
+    Returns:
+        The ``patient_evidence`` columns plus ``track``, ordered by observed_at.
     """
     ev = patient_evidence(con, patient_id).filter(pl.col("observed_at").is_not_null())
-    if ev.height == 0:
-        return ev.with_columns(pl.lit(None, dtype=pl.Utf8).alias("track"))
     # Note events: keep the clinically meaningful ones (not every sentence) on the timeline.
     ev = ev.filter(~((pl.col("source_table") == "note_events") & pl.col("summary").str.starts_with("symptom")
                      & pl.col("summary").str.contains("negated")))
-    return ev.with_columns(pl.col("source_table").replace_strict(TRACK_OF_TABLE, default="other").alias("track"))
+    tl = ev.with_columns(pl.col("source_table").replace_strict(TRACK_OF_TABLE, default="other", return_dtype=pl.Utf8)
+                         .alias("track"))
+    if not response:
+        return tl
+    from core.imaging.recist import response_timeline_rows  # lazy: recist reads the store through this module
+
+    rows = response_timeline_rows(con, patient_id)
+    if rows.height == 0:
+        return tl
+    rows = rows.select(tl.columns).cast(tl.schema)  # type: ignore[arg-type]
+    return pl.concat([tl, rows], how="vertical").sort("observed_at", maintain_order=True)
 
 
 def evidence_row(con: duckdb.DuckDBPyConnection, table: str, locator: str, source_sha256: str) -> dict | None:

@@ -105,7 +105,8 @@ class LatentPatient:
     subgroup: str = ""
     driver_known: bool = False
     targeted: bool = False
-    line1: str = ""
+    line1: str = ""                  # first treatment (the early-stage plan for stage I-III)
+    metastatic_line1: str = ""       # first-line therapy for metastatic disease (at recurrence for stage I-III)
     line2: str = ""
     response_depth: float = 0.0
     lp_terms: dict[str, float] = field(default_factory=dict)

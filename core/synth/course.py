@@ -13,7 +13,6 @@ from datetime import date, timedelta
 import numpy as np
 
 from core.synth.cohort import LatentPatient, reference_date
-from core.synth.outcomes import SUBGROUPS
 
 MONTH = 30.4375
 MAX_STUDIES = 6          # imaging studies per patient (demo runtime)
@@ -157,7 +156,7 @@ def _lines(p: LatentPatient, c: Course, rng: np.random.Generator) -> list[Line]:
                     out.append(Line("medication", "durvalumab", s, e if e < c.data_cut else None, None, "curative"))
     if c.progression is not None and (c.death is None or (c.death - c.progression).days > 21):
         s2 = _weekday(c.progression + timedelta(days=int(rng.integers(7, 21))))
-        regimen = p.line2 if p.stage == "IV" else SUBGROUPS[p.subgroup].line1 if p.subgroup != "crc_braf" else p.line2
+        regimen = p.line2 if p.stage == "IV" or p.subgroup == "crc_braf" else p.metastatic_line1
         if p.stage != "IV" and p.subgroup == "lung_egfr_osimertinib" and any(
                 ln.name == "osimertinib" for ln in out):
             regimen = "carboplatin + pemetrexed"

@@ -44,7 +44,8 @@ def drugs_of(regimen: str) -> list[str]:
     out: list[str] = []
     for part in regimen.split(" + "):
         part = part.strip()
-        out.extend(REGIMEN_DRUGS.get(part, (part,)))
+        if part:
+            out.extend(REGIMEN_DRUGS.get(part, (part,)))
     return out
 
 

@@ -153,7 +153,7 @@ def early_stage_plan(p: LatentPatient) -> str:
             return "neoadjuvant pembrolizumab + carboplatin + paclitaxel, then surgery"
         endocrine = "tamoxifen" if p.age_years < 50 else "anastrozole"
         return f"lumpectomy and radiation, then adjuvant {endocrine}" if p.stage == "I" else \
-            f"mastectomy, adjuvant doxorubicin + cyclophosphamide then paclitaxel, then {endocrine}"
+            f"mastectomy, then adjuvant doxorubicin + cyclophosphamide, then paclitaxel, then {endocrine}"
     if p.primary_site == "rectum":
         return "neoadjuvant capecitabine with radiation, then low anterior resection"
     return "colectomy" + (", then adjuvant CAPOX" if p.stage == "III" else "")
@@ -192,6 +192,7 @@ def assign_outcome(p: LatentPatient, seed: int, ref: date) -> None:
         p.line2 = "elacestrant"
     if p.subgroup == "crc_braf" and not driver_known(p, "BRAF p.V600E"):
         p.line2 = "FOLFIRI + bevacizumab"
+    p.metastatic_line1 = p.line1
     if p.stage != "IV":
         p.line1 = early_stage_plan(p)
     p.lp_terms = hazard_terms(p)

@@ -1,7 +1,8 @@
 """Tumour response over time (RECIST 1.1-style): frame -> plotly Figure. No Streamlit, no SQL."""
 from __future__ import annotations
 
-from datetime import timedelta
+import html
+from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 import polars as pl
@@ -27,7 +28,8 @@ def _label(r: dict) -> str:
     return f"{r['response']} {r['change_from_baseline_pct']:+.0f}%"
 
 
-def response_figure(series: pl.DataFrame, *, big: bool = False, height: int | None = None) -> go.Figure:
+def response_figure(series: pl.DataFrame, *, big: bool = False, height: int | None = None,
+                    last_board_at: datetime | None = None) -> go.Figure:
     """Sum of target-lesion diameters over time with baseline, PR threshold and nadir lines.
 
     Args:
@@ -35,6 +37,8 @@ def response_figure(series: pl.DataFrame, *, big: bool = False, height: int | No
             reason, baseline_mm, change_from_baseline_pct, locator, ...).
         big: presentation mode (larger type and markers).
         height: pixels (default 420, 560 when ``big``).
+        last_board_at: when the patient was last discussed at a board: a dashed vertical line, so
+            progression since then is visible at a glance (drawn only inside the series' dates).
 
     Points without a sum (not evaluable, or PD from a new lesion only) sit on the x axis as open
     markers, so a missing measurement never reads as a shrinking tumour.
@@ -78,7 +82,8 @@ def response_figure(series: pl.DataFrame, *, big: bool = False, height: int | No
         marker={"size": size, "color": [RESPONSE_COLOURS.get(r["response"], "#444") for r in rows],
                 "symbol": ["circle" if r["sum_mm"] is not None else "circle-open" for r in rows],
                 "line": {"width": 2, "color": "white"}},
-        hovertext=[f"<b>{r['response']}</b> {r['observed_at']:%Y-%m-%d}<br>{r['reason']}<br>"
+        hovertext=[f"<b>{r['response']}</b> {r['observed_at']:%Y-%m-%d}<br>"
+                   f"{html.escape(r['reason'] or '', quote=False)}<br>"
                    f"source: {(r['source_uri'] or '').rsplit('/', 1)[-1]} · {r['locator'] or ''}" for r in rows],
         hoverinfo="text", name="response", cliponaxis=False,
     ))
@@ -87,4 +92,10 @@ def response_figure(series: pl.DataFrame, *, big: bool = False, height: int | No
     first, last = rows[0]["observed_at"], rows[-1]["observed_at"]
     span = max(last - first, timedelta(days=30))  # room for labels beyond the last point
     fig.update_xaxes(range=[first - span * 0.06, last + span * 0.22])
+    if last_board_at is not None and first - span * 0.06 <= last_board_at <= last + span * 0.22:
+        # shape + annotation rather than add_vline: add_vline's annotation fails on datetime axes
+        fig.add_shape(type="line", x0=last_board_at, x1=last_board_at, xref="x", y0=0, y1=1, yref="paper",
+                      line={"dash": "dash", "color": "#6A3D9A", "width": 2})
+        fig.add_annotation(x=last_board_at, y=1, xref="x", yref="paper", text="last board", showarrow=False,
+                           xanchor="left", yanchor="top", font={"size": font - 4, "color": "#6A3D9A"})
     return fig

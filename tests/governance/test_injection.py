@@ -8,6 +8,7 @@ and every table of the store is still there.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -38,6 +39,7 @@ def unmask(page) -> None:
     sw = page.get_by_role("switch", name="Mask PHI")
     if sw.count() and sw.is_checked():
         page.locator("[data-testid='stSidebar']").get_by_text("Mask PHI").click()
+        page.locator("h1").filter(has_text="(MRN ").first.wait_for()  # the unmasked title: name and MRN
         wait_idle(page)
 
 
@@ -59,10 +61,13 @@ def _visit_pages(page, url: str, hs, look) -> object:
     page.get_by_text("Timeline & sources").wait_for(timeout=120_000)
     unmask(page)
     look("patient (agenda case, unmasked)",
-         summary=page.locator("[data-testid='stMarkdownContainer']").filter(has_text="ECOG").first.inner_text())
+         summary=page.locator("[data-testid='stMarkdownContainer'] div[style*='line-height:1.5']")  # summary card
+         .filter(has_text="ECOG").first.inner_text())
     page.get_by_role("tab", name="Timeline & sources").click()
     pick_option(page, "open_source_pick", "__xss")
-    look("note source opened", pre=" ".join(page.locator("pre").all_inner_texts()))
+    note = page.locator("[data-testid='stMarkdownContainer']").filter(has_text="ASSESSMENT:").filter(has_text="__xss")
+    note.first.wait_for()
+    look("note source opened", note=note.first.inner_text())
     page.get_by_role("tab", name="All evidence").click()
     look("all evidence", tables=page.locator("[data-testid='stDataFrame']").count())
     open_sidebar_page(page, "Presentation mode")
@@ -80,6 +85,7 @@ def _visit_pages(page, url: str, hs, look) -> object:
         look(title)
     open_sidebar_page(page, "Patient evidence")
     pick_option(page, "patient_select", hs.xss_patient)
+    page.locator("h1").filter(has_text=re.compile(f"{hs.xss_patient}|{XSS_MRN}")).first.wait_for()
     unmask(page)
     look("hostile patient (unmasked)", title=page.locator("h1").first.inner_text())
     # query parameters: each is a fresh session (sign in again) with the payload in the URL
@@ -149,7 +155,7 @@ def test_payloads_are_shown_as_literal_text(walk):
     title = o["hostile patient (unmasked)"]["title"]
     # the name is shown as text (markdown only typesets '--' as a dash)
     assert SCRIPT.upper() in title and IMG in title and "'; DROP TABLE patients;" in title and XSS_MRN in title
-    assert SCRIPT in o["note source opened"]["pre"] and IMG in o["note source opened"]["pre"]
+    assert SCRIPT in o["note source opened"]["note"] and IMG in o["note source opened"]["note"]
     assert NOTE_AGENDA in o["patient (agenda case, unmasked)"]["summary"]  # the fact's source file name
 
 

@@ -150,6 +150,8 @@ def _walk_app(url: str, truth: pl.DataFrame) -> list[str]:
         shown = page.locator("h1").first.inner_text().split(",")[0]
         assert shown in truth["family_name"].str.to_uppercase().to_list(), f"name not unmasked: {shown}"
         page.get_by_role("tab", name="Timeline & sources").click()
+        wait_idle(page)
+        page.get_by_role("tab", name="Summary").click()  # the export button sits on the summary tab
         page.get_by_role("button", name="Export case summary (HTML + PDF)").click()
         page.get_by_role("button", name="Download HTML").wait_for(timeout=120_000)
         for title in ("Explain the model", "Trial hints", "Presentation mode"):

@@ -9,6 +9,7 @@ from lesion_cases import lesion_cases
 
 from core.imaging.embed import EXTRACTOR, embed_series
 from core.imaging.encoder import COMMITTED_MODELS_DIR, load_encoder
+from core.imaging.explain import explain_series
 from core.ingest.run import ingest_paths
 from core.store import db
 from core.synth.imaging import annotation_for, write_ct_study, write_lesion_annotations
@@ -61,6 +62,21 @@ def test_one_embedding_per_series_with_model_version_and_provenance(store):
     reg = con.execute("SELECT training_data_hash, artifact_sha256 FROM model_registry "
                       "WHERE model_id = 'image-encoder' AND version = 'v1'").fetchall()
     assert len(reg) == 1 and len(reg[0][0]) == 64
+    con.close()
+
+
+def test_explain_series_uses_the_embedded_annotated_slice(store):
+    root, cases, free = store
+    _embed(root)
+    con = db.connect_readonly(root)
+    c = cases[0]
+    ex = explain_series(con, c.study.series_uid, model=load_encoder(WEIGHTS)[0])
+    assert ex.chosen_by == "stored embedding"
+    assert ex.sop_instance_uid == c.study.sop_instance_uids[c.study.slice_index]
+    assert ex.lesion_centre_rc == tuple(float(v) for v in c.centre_rc)
+    assert ex.heatmap.shape == ex.hu.shape == (128, 128) and 0.0 <= ex.lesion_probability <= 1.0
+    with pytest.raises(LookupError, match="no image files"):
+        explain_series(con, "1.2.3.4.unknown", model=load_encoder(WEIGHTS)[0])
     con.close()
 
 

@@ -55,7 +55,8 @@ def test_windowed_channels_resamples_and_scales():
     ch = windowed_channels(hu)
     assert ch.shape == (3, 128, 128) and ch.dtype == np.float32
     assert 0.0 <= ch.min() and ch.max() <= 1.0
-    assert ch[0, 0, 0] < 0.1 and ch[0, 64, 57] > 0.6  # air dark, soft tissue bright in the lung window
+    assert ch[0, 0, 0] < 0.3 and ch[0, 64, 57] > 0.85  # lung window: air dark, soft tissue bright
+    assert ch[1, 0, 0] == 0.0 and 0.4 < ch[1, 64, 57] < 0.6  # mediastinal window: air black, tissue mid-grey
     with pytest.raises(ValueError, match="2-D"):
         windowed_channels(np.zeros((2, 8, 8)))
 

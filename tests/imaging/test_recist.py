@@ -197,13 +197,99 @@ def test_store_series_reads_reports_and_the_negation(store):
     assert recist.response_series(store, "nobody").height == 0
 
 
-def test_timeline_rows_concat_with_the_timeline(store):
+def test_timeline_merges_the_response_track_with_its_provenance(store):
     rows = recist.response_timeline_rows(store, "P1")
     tl = queries.timeline(store, "P1")
-    both = pl.concat([tl, rows], how="vertical")
-    resp = both.filter(pl.col("track") == "response")
-    assert resp.height == 3 and resp["extractor"].unique().to_list() == [recist.EXTRACTOR]
+    assert tl.columns == queries.patient_evidence(store, "P1").columns + ["track"]
+    resp = tl.filter(pl.col("track") == "response")
+    assert resp.height == rows.height == 3 and resp["extractor"].unique().to_list() == [recist.EXTRACTOR]
+    assert resp["value"].to_list() == ["baseline", "PR", "PD"]
     assert resp["summary"][1].startswith("RECIST PR: sum 26.0 mm, -35% vs baseline")
+    assert "PR needs <= -30%" in resp["summary"][1]  # the reason travels with the point
+    for col in ("source_table", "source_uri", "source_sha256", "locator", "extractor_version", "ingested_at",
+                "ingest_run_id", "modality", "observed_at"):
+        assert resp[col].null_count() == 0, col
+    assert tl["observed_at"].is_sorted()
     # every response point opens a real stored row
     for r in resp.iter_rows(named=True):
         assert queries.evidence_row(store, r["source_table"], r["locator"], r["source_sha256"]) is not None
+    assert "response" not in queries.timeline(store, "P1", response=False)["track"].to_list()
+    assert queries.timeline(store, "nobody").height == 0
+
+
+def test_a_study_without_measurements_points_at_the_study(store):
+    at = T0 + timedelta(weeks=24)
+    insert_rows(store, "imaging_studies", [{**_prov("P1", at, "study 3", src="s3.dcm"), "study_uid": "U3",
+                                            "dicom_modality": "CT"}])
+    out = recist.response_series(store, "P1")
+    last = out.row(-1, named=True)
+    assert last["response"] == "NE" and last["source_table"] == "imaging_studies" and last["locator"] == "study 3"
+    assert last["evidence_locators"] == ["imaging_studies study 3"]
+    assert queries.evidence_row(store, "imaging_studies", "study 3", last["source_sha256"]) is not None
+
+
+# ---- what the views show -------------------------------------------------------------------------
+
+def test_headline_flags_progression_since_the_last_board():
+    out = assess_response(_series({"L1": 30.0}, {"L1": 40.0}, {"L1": 30.0}))  # PD at week 8, SD at week 16
+    never = recist.response_headline(out, None)
+    assert never.latest == "SD" and never.latest_at == T0 + timedelta(weeks=16)
+    assert never.new_progression is True and never.progression_at == T0 + timedelta(weeks=8)
+    assert never.flag.startswith("Progression (RECIST PD) on file, not yet discussed at a board")
+    before = recist.response_headline(out, T0 + timedelta(weeks=4))
+    assert before.flag == "New progression since last board (2025-02-03): PD on 2025-03-03"
+    after = recist.response_headline(out, T0 + timedelta(weeks=9))
+    assert after.new_progression is False and after.flag is None
+    assert after.line == "RECIST SD: sum 30.0 mm, +0% vs baseline, +0% (+0.0 mm) vs nadir (2025-04-28)"
+
+
+@pytest.mark.parametrize("studies,expected", [
+    ((), "no lesion measurements on file"),
+    (({"L1": 30.0},), "RECIST baseline only (sum 30.0 mm, 2025-01-06): no follow-up study yet"),
+])
+def test_headline_without_follow_up(studies, expected):
+    head = recist.response_headline(assess_response(_series(*studies)), None)
+    assert head.line == expected and head.latest is None and head.flag is None
+
+
+def test_headline_for_a_not_evaluable_study_names_the_last_evaluable_one():
+    meas = _series({"L1": 30.0, "L2": 20.0}, {"L1": 20.0, "L2": 10.0}, {"L1": 19.0})
+    head = recist.response_headline(assess_response(meas), None)
+    assert head.latest == "NE" and "L2" in head.line and "last evaluable: PR on 2025-03-03" in head.line
+
+
+def test_response_table_for_people():
+    out = recist.response_table(assess_response(_series({"L1": 20.0, "L2": 15.0}, {"L1": 14.0, "L2": 10.0})))
+    assert out.columns == list(recist.TABLE_SCHEMA)
+    assert out["response"].to_list() == ["baseline", "PR"]
+    assert out["vs_baseline_pct"][1] == pytest.approx(-31.4) and out["targets_measured"][1] == "2/2"
+    assert out["source"][1] == "ann.csv @ row 4"  # L1 at follow-up: the largest measured target
+    assert recist.response_table(assess_response(_series())).height == 0
+
+
+def test_thresholds_are_written_down_from_the_constants():
+    t = recist.THRESHOLDS_TEXT
+    assert "30% below the baseline" in t and "20% and at least 5 mm above the nadir" in t and "new lesion" in t
+    assert "not a radiologist's read" in recist.CAVEAT
+
+
+def test_last_board_discussion_takes_the_later_of_meeting_and_decision(store):
+    board = duckdb.connect()
+    schema.migrate(board, schema.BOARD_MIGRATIONS)
+    m1, m2, m3 = T0 + timedelta(weeks=4), T0 + timedelta(weeks=10), T0 + timedelta(weeks=20)
+    insert_rows(store, "board_meetings", [{"meeting_id": f"M{i}", "scheduled_at": at}
+                                          for i, at in enumerate((m1, m2, m3), start=1)])
+    insert_rows(store, "board_cases", [{"meeting_id": m, "patient_id": "P1", "position": 1} for m in ("M1", "M3")])
+    assert recist.last_board_discussion(store, board, "P1", meeting_id="M3") == m1
+    assert recist.last_board_discussion(store, board, "P1", before=m1) is None
+    assert recist.last_board_discussion(store, board, "P2") is None
+    board.execute("INSERT INTO decisions (decision_id, meeting_id, patient_id, decided_at) "
+                  "VALUES ('d1', 'M2', 'P1', ?)", [m2])
+    assert recist.last_board_discussion(store, board, "P1", meeting_id="M3") == m2
+    # presenting M3 (week 20): the PD at week 16 came after the last discussion (week 10)
+    head = recist.board_response_headline(store, board, "P1", meeting_id="M3")
+    assert head.flag == "New progression since last board (2025-03-17): PD on 2025-04-28"
+    # presenting M2 (week 10): only what was known then counts, and the PR at week 8 is not progression
+    head = recist.board_response_headline(store, board, "P1", meeting_id="M2")
+    assert head.latest == "PR" and head.flag is None
+    board.close()

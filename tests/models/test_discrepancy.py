@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -130,3 +131,15 @@ def test_precision_recall_on_planted_discrepancies(syn, syn_con):
     # reports of a real mass) was flagged
     assert truth.decoys
     assert tp / len(found) == 1.0 and tp / len(planted) == 1.0
+
+
+def test_text_only_report_points_at_the_note_and_its_span(hand_store):
+    from core.store.queries import evidence_row
+
+    row = detect_discrepancies(hand_store, ["I"]).row(0, named=True)
+    a = json.loads(row["evidence_a"])
+    assert a["table"] == "notes" and evidence_row(hand_store, "notes", a["locator"], a["source_sha256"]) is not None
+    start, end = map(int, a["span"].split(":"))
+    text = evidence_row(hand_store, "notes", a["locator"], a["source_sha256"])["text"]
+    assert text[start:end].lower() == "no measurable disease"
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", row["description"] + row["evidence_a"] + row["evidence_b"])  # no dates

@@ -127,6 +127,7 @@ def test_figures_render(scored):
     assert x[0] == pytest.approx(p["base_value"]) and wf.data[0].measure[-1] == "total"
     assert x[-1] == pytest.approx(math.log(p["risk"] / (1 - p["risk"])), abs=1e-6)
     assert "log-odds" in wf.layout.xaxis.title.text
-    assert isinstance(figures.modality_bars(read.modality_contributions(con, p["prediction_id"]), p["base_value"]), go.Figure)
+    mods = read.modality_contributions(con, p["prediction_id"])
+    assert isinstance(figures.modality_bars(mods, p["base_value"]), go.Figure)
     assert len(figures.ablation_bars(read.ablations(con, p["prediction_id"])).data) == 2
     assert isinstance(figures.global_importance_bars(read.global_importance(con)), go.Figure)

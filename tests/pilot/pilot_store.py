@@ -2,15 +2,15 @@
 
 Meetings M1 = 2025-06-04 07:30 and M2 = 2025-06-11 07:30; the window is June 2025.
 
-| patient | meeting | decision (at)                  | risk | ready -> decided | evidence after the decision  | outcome_12m |
-|---------|---------|--------------------------------|------|------------------|------------------------------|-------------|
-| P1      | M1      | accepted (06-04 08:00)         | 0.8  | 46 h (prep 26 h) | progression +200 d           | True        |
-| P2      | M1      | accepted (06-04 08:10)         | 0.2  | 24 h             | last note +400 d, no event   | False       |
-| P3      | M1      | overridden, patient preference | 0.3  | 20 h             | last note +100 d, no event   | null        |
-| P4      | M1      | not used                       | –    | 12 h             | death +300 d                 | True        |
-| P5      | M2      | accepted, then modified (wins) | 0.6  | 48 h             | progression BEFORE; lab +500 d | False     |
-| P6      | M2      | accepted, but not on the agenda | 0.5 | –                | –                            | excluded    |
-| P7      | M1      | accepted on 09-30 (outside)    | 0.5  | –                | –                            | excluded    |
+| patient | meeting | decision                        | risk | ready->decided | after the decision            | outcome  |
+|---------|---------|---------------------------------|------|----------------|-------------------------------|----------|
+| P1      | M1      | accepted (06-04 08:00)          | 0.8  | 46 h (prep 26) | progression +200 d            | True     |
+| P2      | M1      | accepted (06-04 08:10)          | 0.2  | 24 h           | last note +400 d, no event    | False    |
+| P3      | M1      | overridden, patient preference  | 0.3  | 20 h           | last note +100 d, no event    | null     |
+| P4      | M1      | not used                        | –    | 12 h           | death +300 d                  | True     |
+| P5      | M2      | accepted, then modified (wins)  | 0.6  | 48 h           | progression BEFORE; lab +500 d | False   |
+| P6      | M2      | accepted, but not on the agenda | 0.5  | –              | –                             | excluded |
+| P7      | M1      | accepted on 09-30 (outside)     | 0.5  | –              | –                             | excluded |
 """
 from __future__ import annotations
 
@@ -100,7 +100,8 @@ def _decision(meeting: str, pid: str, at: datetime, agreement: ModelAgreement, r
 DECISIONS = [
     _decision("M1", "P1", D1, ModelAgreement.ACCEPTED, 0.8),
     _decision("M1", "P2", D1 + timedelta(minutes=10), ModelAgreement.ACCEPTED, 0.2),
-    _decision("M1", "P3", D1 + timedelta(minutes=20), ModelAgreement.OVERRIDDEN, 0.3, OverrideReason.PATIENT_PREFERENCE),
+    _decision("M1", "P3", D1 + timedelta(minutes=20), ModelAgreement.OVERRIDDEN, 0.3,
+              OverrideReason.PATIENT_PREFERENCE),
     _decision("M1", "P4", D1 + timedelta(minutes=30), ModelAgreement.NOT_USED, None, OverrideReason.MISSING_DATA),
     _decision("M2", "P5", datetime(2025, 6, 11, 8, 0), ModelAgreement.ACCEPTED, 0.6),
     _decision("M2", "P5", datetime(2025, 6, 11, 9, 0), ModelAgreement.MODIFIED, 0.6, OverrideReason.COMORBIDITY),

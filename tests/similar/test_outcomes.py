@@ -108,7 +108,9 @@ def test_not_tested_is_never_shared_or_called_negative():
     small_panel = compare_profiles(q, _profile(drivers=[], tested_driver_genes=["EGFR", "KRAS"]))
     assert "ALK not tested (this patient: ALK fusion)" in small_panel.differs
     unsequenced = compare_profiles(q, _profile(sequenced=False, drivers=[], tested_driver_genes=[]))
-    assert "driver status unknown (not sequenced)" in unsequenced.differs
+    assert "not sequenced (this patient: ALK fusion)" in unsequenced.differs
+    reverse = compare_profiles(_profile(sequenced=False), _profile(drivers=[]))
+    assert "no driver found (this patient: not sequenced)" in reverse.differs
     both_unknown = compare_profiles(_profile(sequenced=False), _profile(sequenced=False))
     assert not any("driver" in s for s in both_unknown.shared + both_unknown.differs)
     # a value missing on one side (ER never measured) is neither shared nor different
