@@ -13,7 +13,6 @@ from pages._cached import store_version  # noqa: E402
 
 st.session_state.setdefault("mask_phi", True)
 st.session_state.setdefault("patient_id", None)
-user = require_login()
 
 PAGES = [
     st.Page("pages/1_Agenda.py", title="Board agenda", icon="🗓️", default=True),
@@ -24,9 +23,15 @@ PAGES = [
     st.Page("pages/6_Present.py", title="Presentation mode", icon="🖥️", url_path="present"),
     st.Page("pages/7_Pilot.py", title="Pilot review", icon="📊", url_path="pilot"),
 ]
+ADMIN_PAGES = [
+    st.Page("pages/8_Data.py", title="Data & ingest", icon="🗄️", url_path="data"),
+    st.Page("pages/9_Audit.py", title="Audit log", icon="🔏", url_path="audit"),
+]
+# The sign-in screen registers the real pages too (hidden, not run): Streamlit then never lists the
+# modules of pages/ on its own, and a deep link (/present?meeting=...) survives signing in.
+user = require_login(lambda: st.navigation(PAGES + ADMIN_PAGES, position="hidden"))
 if user.can("admin"):
-    PAGES.append(st.Page("pages/8_Data.py", title="Data & ingest", icon="🗄️", url_path="data"))
-    PAGES.append(st.Page("pages/9_Audit.py", title="Audit log", icon="🔏", url_path="audit"))
+    PAGES += ADMIN_PAGES
 
 nav = st.navigation(PAGES)
 with st.sidebar:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import random
 import re
 import tempfile
@@ -186,16 +187,21 @@ def _bench_ingest(notes: list[str], repeat: int) -> None:
         folder = Path(tmp)
         for i, text in enumerate(notes):
             (folder / f"note_{i:05d}.txt").write_text(text)
-        best = best_cpu = float("inf")
-        for _ in range(repeat):
-            con = duckdb.connect()
-            schema.migrate(con)
-            t, c = time.perf_counter(), time.process_time()
-            summary = run.ingest_paths(con, [folder])
-            best, best_cpu = min(best, time.perf_counter() - t), min(best_cpu, time.process_time() - c)
-            con.close()
-        print(f"ingest_paths (notes): {len(notes) / best:,.0f} notes/s (cpu {len(notes) / best_cpu:,.0f}/s), "
-              f"{summary.line()}")
+        rates = {}
+        for workers in ("0", "auto"):  # inline NLP (baseline, same run) vs NLP in worker processes
+            os.environ["TB_NLP_WORKERS"] = workers
+            best = best_cpu = float("inf")
+            for _ in range(repeat):
+                con = duckdb.connect()
+                schema.migrate(con)
+                t, c = time.perf_counter(), time.process_time()
+                summary = run.ingest_paths(con, [folder])
+                best, best_cpu = min(best, time.perf_counter() - t), min(best_cpu, time.process_time() - c)
+                con.close()
+            rates[workers] = len(notes) / best
+            print(f"ingest_paths (notes, nlp_workers={workers}): {len(notes) / best:,.0f} notes/s wall "
+                  f"(parent cpu {len(notes) / best_cpu:,.0f}/s), {summary.line()}")
+        print(f"ingest with NLP workers / inline: {rates['auto'] / rates['0']:.2f}x")
 
 
 if __name__ == "__main__":

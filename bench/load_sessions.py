@@ -51,7 +51,7 @@ PASSWORDS = {"oncologist": "oncologist-demo", "viewer": "viewer-demo", "coordina
 READER_ROLES = ("viewer", "coordinator")
 ACTION_TIMEOUT_MS = 120_000
 IDLE = "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
-VERSION = re.compile(r"Store version: (\S+)")
+VERSION = re.compile(r"Store version: (\S+?\.duckdb)")
 
 
 # ---- serving ----------------------------------------------------------------------------------
@@ -122,6 +122,7 @@ class SessionResult:
     errors: list[str] = field(default_factory=list)
     decisions_saved: list[str] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)  # store version shown in the sidebar after each action
+    retyped: int = 0                  # saves the app refused ("Not saved": a field arrived empty) and were typed again
 
 
 @dataclass
@@ -179,6 +180,9 @@ class Session:
             self.res.errors.append(f"session {self.res.index} ({self.role}) {action}: {type(e).__name__}: "
                                    f"{str(e).splitlines()[0][:200]}")
             ok = False
+            shots = os.environ.get("TB_LOAD_SCREENSHOTS")  # a folder: keep what the failed session showed
+            if shots:
+                await self.page.screenshot(path=str(Path(shots) / f"session{self.res.index}-{len(self.res.errors)}.png"))
         self.all.samples.append(Sample(self.res.index, action, time.perf_counter() - t0, ok))
         self.res.actions += ok
         if ok:
@@ -248,11 +252,20 @@ class Session:
             note = f"{self.marker} s{self.res.index} d{len(self.res.decisions_saved) + 1}"
 
             async def save() -> None:
-                await self.page.get_by_role("textbox", name="Attendees (comma separated)").fill(
-                    f"medical oncology, radiology, {self.marker}")
-                await self.page.get_by_role("textbox", name="Recommendation details").fill(note)
-                await self.page.get_by_role("button", name="Save decision").click()
-                await self._idle_with("document.body.innerText.includes('Decision saved')")
+                # Like a user: type, save, read the answer. When the app answers "Not saved" (a field
+                # arrived empty: typed while the page re-rendered after "Next"), type it again;
+                # nothing was stored, so nothing is lost. At most three tries.
+                for attempt in range(3):
+                    await self.page.get_by_role("textbox", name="Attendees (comma separated)").fill(
+                        f"medical oncology, radiology, {self.marker}")
+                    await self.page.get_by_role("textbox", name="Recommendation details").fill(note)
+                    await self.page.get_by_role("button", name="Save decision").click()
+                    await self._idle_with("document.body.innerText.includes('Decision saved') || "
+                                          "document.body.innerText.includes('Not saved')")
+                    if await self.page.get_by_text("Decision saved").count():
+                        self.res.retyped += attempt
+                        return
+                raise RuntimeError("the app answered 'Not saved' three times")
             if await self._timed("decision save (click to confirmation)", save):
                 self.res.decisions_saved.append(note)
             else:
@@ -262,7 +275,10 @@ class Session:
 
             async def nxt() -> None:
                 # a DOM click: after the form the page is scrolled and the sticky header covers the button
-                await self.page.get_by_role("button", name="Next ▶").evaluate("e => e.click()")
+                nxt_button = self.page.get_by_role("button", name="Next ▶")
+                if await nxt_button.is_disabled():  # the last case: walk back instead
+                    nxt_button = self.page.get_by_role("button", name="◀ Previous")
+                await nxt_button.evaluate("e => e.click()")
                 await self._idle_with("document.querySelector('h1') && document.querySelector('h1').innerText !== a",
                                       title)
             if not await self._timed("next case (presentation)", nxt):
@@ -383,7 +399,9 @@ def report_markdown(args: argparse.Namespace, res: LoadResult, found: int, audit
               f"- errors (timeouts, exceptions shown, page errors): **{len(res.errors)}**"
               + ("" if not res.errors else " — " + "; ".join(res.errors[:3])),
               f"- decisions saved through the form: **{len(res.decisions_saved)}**, found in the board store: "
-              f"**{found}**; audit chain {'verifies' if audit_ok else 'BROKEN'} ({audit_n} entries)",
+              f"**{found}**; audit chain {'verifies' if audit_ok else 'BROKEN'} ({audit_n} entries); "
+              f"saves the app refused as 'Not saved' (empty field) and typed again: "
+              f"{sum(s.retyped for s in res.sessions)}",
               f"- wall time {res.seconds:.0f} s, {sum(s.actions for s in res.sessions)} actions"]
     if inproc:
         lines.append(f"- in-process: {inproc['written']} decisions from {args.write_threads} threads through the one "

@@ -30,6 +30,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("keep_versions", "2", "how many older evidence-store versions to keep"),
         Setting("session_timeout_min", "30", "idle minutes before a dashboard login expires"),
         Setting("train_encoder_if_missing", "1", "build-demo trains the image encoder when no weights are committed"),
+        Setting("nlp_workers", "auto", "processes running note NLP ahead of an ingest ('auto': one per CPU, 0: none)"),
     ]
 }
 

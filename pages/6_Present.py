@@ -43,8 +43,10 @@ def _go(step: int) -> None:
 
 
 nav = st.columns([1, 5, 1, 1])
-nav[0].button("◀ Previous", on_click=_go, args=(-1,), key="prev_case", width="stretch")
-nav[2].button("Next ▶", on_click=_go, args=(1,), key="next_case", width="stretch", type="primary")
+at = order.index(pid)
+nav[0].button("◀ Previous", on_click=_go, args=(-1,), key="prev_case", width="stretch", disabled=at == 0)
+nav[2].button("Next ▶", on_click=_go, args=(1,), key="next_case", width="stretch", type="primary",
+              disabled=at == len(order) - 1)
 nav[3].page_link("pages/1_Agenda.py", label="Exit", icon="⏏️")
 nav[1].markdown(f"<div style='text-align:center;font-size:1.4rem'>Case {order.index(pid) + 1} of {len(order)}"
                 f" · ← → keys move between cases</div>", unsafe_allow_html=True)

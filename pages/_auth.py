@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -31,11 +32,16 @@ def logout(reason: str = "logout") -> None:
         st.session_state.pop(k, None)
 
 
-def require_login() -> User:
-    """Return the logged-in user, or show the login form and stop the script."""
+def require_login(register_pages: Callable[[], object] | None = None) -> User:
+    """Return the logged-in user, or show the login form and stop the script.
+
+    ``register_pages`` is called first on the sign-in screen (the app registers its pages there).
+    """
     user = current_user()
     if user:
         return user
+    if register_pages is not None:
+        register_pages()
     ensure_demo_users(c.board_writer())
     st.title("Tumor board evidence — sign in")
     with st.form("login"):

@@ -190,6 +190,7 @@ class NotesIngester:
     extractor = "core.ingest.notes"
     version = "1.0"
     priority = 30
+    _prefetcher = None  # core.nlp.prefetch.EventPrefetcher while an ingest run prefetches
 
     def detect(self, path: Path, head: bytes) -> bool:
         return path.suffix.lower() == ".txt" and b"\x00" not in head and not _looks_like_gene_list(head)
@@ -213,11 +214,49 @@ class NotesIngester:
                               observed_at=note_date)
         ctx.add("notes", {**prov, "note_id": note_id, "note_type": note_type, "author": fields.get("author") or None,
                           "title": fields.get("title") or note_type, "text": text})
-        from core.nlp import extract_events  # spaCy and medspaCy load with the first note, not with every ingest
-
         body_start = header.body_start if header else 0
-        for ev in extract_events(text[body_start:], note_date, offset=body_start):
+        body = text[body_start:]
+        events = self._prefetcher.take(src.sha256, body, note_date, body_start) if self._prefetcher else None
+        if events is None:
+            from core.nlp import extract_events  # spaCy and medspaCy load with the first note, not with every ingest
+
+            events = extract_events(body, note_date, offset=body_start)
+        for ev in events:
             ctx.add("note_events", self._event_row(ctx, src, pid, note_id, ev))
+
+    def prefetch(self, ctx: IngestContext, paths: list[Path]) -> None:
+        """Start the NLP of not-yet-ingested notes with a header date in worker processes
+        (``core.nlp.prefetch``); ``ingest`` uses a result only if its inputs still match."""
+        from core.nlp.prefetch import MIN_NOTES, EventPrefetcher, worker_count
+
+        workers = worker_count()
+        if workers < 1 or len(paths) < MIN_NOTES:
+            return
+        jobs = []
+        for path in paths:
+            try:
+                src = SourceFile.from_path(path)
+                text = src.read_bytes().decode("utf-8-sig")
+                header = parse_header(text)
+                note_date = _header_date(header, "date", src) if header is not None else None
+            except (OSError, UnicodeDecodeError, IngestError):
+                continue  # the ingest reports it
+            if note_date is not None:
+                jobs.append((src.sha256, text[header.body_start:], note_date, header.body_start))
+        done = {r[0] for r in ctx.con.execute(
+            "SELECT source_sha256 FROM sources WHERE kind = ? AND list_contains(?, source_sha256)",
+            [self.kind, [j[0] for j in jobs]]).fetchall()} if jobs else set()
+        jobs = [j for j in jobs if j[0] not in done]
+        if len(jobs) < MIN_NOTES:
+            return
+        self._prefetcher = EventPrefetcher(workers)
+        for job in jobs:
+            self._prefetcher.submit(*job)
+
+    def close(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.close()
+            self._prefetcher = None
 
     def _link(self, ctx: IngestContext, src: SourceFile, text: str,
               header: NoteHeader | None) -> tuple[str, DocumentLink | None]:

@@ -109,16 +109,23 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], *, comma
         planned.append((ing.priority, p, ing))
     planned.sort(key=lambda t: (t[0], str(t[1])))
     bar = progress(planned) if progress is not None else None
-    i = 0
-    while i < len(planned):
-        ing = planned[i][2]
-        j = i
-        while j < len(planned) and planned[j][2] is ing and j - i < BATCH_FILES:
-            j += 1
-        _ingest_batch(ctx, ing, [p for _, p, _ in planned[i:j]], summary)
-        if bar is not None and hasattr(bar, "update"):
-            bar.update(j - i)
-        i = j
+    prefetching = [ing for ing in registry if hasattr(ing, "prefetch")]
+    try:
+        for ing in prefetching:  # CPU-bound parsing in worker processes, ahead of the writes
+            ing.prefetch(ctx, [p for _, p, owner in planned if owner is ing])
+        i = 0
+        while i < len(planned):
+            ing = planned[i][2]
+            j = i
+            while j < len(planned) and planned[j][2] is ing and j - i < BATCH_FILES:
+                j += 1
+            _ingest_batch(ctx, ing, [p for _, p, _ in planned[i:j]], summary)
+            if bar is not None and hasattr(bar, "update"):
+                bar.update(j - i)
+            i = j
+    finally:
+        for ing in prefetching:
+            ing.close()
     if bar is not None and hasattr(bar, "close"):
         bar.close()
     con.execute("UPDATE ingest_runs SET finished_at = now(), n_ingested = ?, n_skipped = ?, n_failed = ? "

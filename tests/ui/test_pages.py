@@ -60,9 +60,11 @@ def test_decision_capture_writes_decision_snapshot_and_audit(demo_store, demo_en
 
     b = db.board_writer().read()
     try:
-        d = b.execute("SELECT patient_id, snapshot_sha256 FROM decisions ORDER BY decided_at DESC LIMIT 1").fetchone()
-        assert d is not None and len(d[1]) == 64
-        assert b.execute("SELECT count(*) FROM evidence_snapshots WHERE sha256 = ?", [d[1]]).fetchone()[0] == 1
+        d = b.execute("SELECT patient_id, snapshot_sha256, snapshot_id, recommendation_text FROM decisions "
+                      "ORDER BY decided_at DESC LIMIT 1").fetchone()
+        assert d is not None and len(d[1]) == 64 and d[3] == "Start osimertinib"
+        assert b.execute("SELECT count(*) FROM evidence_snapshots WHERE snapshot_id = ? AND sha256 = ?",
+                         [d[2], d[1]]).fetchone()[0] == 1
         assert b.execute("SELECT count(*) FROM audit_log WHERE action = 'decision.record'").fetchone()[0] >= 1
     finally:
         b.close()
