@@ -15,7 +15,7 @@ st.session_state.setdefault("mask_phi", True)
 st.session_state.setdefault("patient_id", None)
 
 PAGES = [
-    st.Page("pages/1_Agenda.py", title="Board agenda", icon="🗓️", default=True),
+    st.Page("pages/1_Agenda.py", title="Board agenda", icon="🗓️", default=True, url_path="agenda"),
     st.Page("pages/2_Patient.py", title="Patient evidence", icon="🧾", url_path="patient"),
     st.Page("pages/3_Explain.py", title="Explain the model", icon="🔍", url_path="explain"),
     st.Page("pages/4_Similar.py", title="Similar cases", icon="👥", url_path="similar"),

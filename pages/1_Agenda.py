@@ -7,7 +7,9 @@ from core.board.readiness import readiness_label
 from core.board.urgency import OrderBasis, score_rules
 from pages import _agenda_cached as ac
 from pages import _cached as c
-from pages._auth import current_user
+from pages._auth import current_user, page_guard
+
+page_guard()
 
 version = c.require_store()
 mask = st.session_state.get("mask_phi", True)

@@ -11,7 +11,9 @@ from core.ui.response_figures import response_figure
 from pages import _agenda_cached as ac
 from pages import _cached as c
 from pages import _widgets as w
-from pages._auth import audit_unmasked_view, current_user
+from pages._auth import audit_unmasked_view, current_user, page_guard
+
+page_guard()
 
 version = c.require_store()
 mask = st.session_state.get("mask_phi", True)

@@ -8,6 +8,9 @@ from core.models.attention import ATTENTION_CAVEAT, patient_attention
 from core.models.read import CAVEAT, EXPLAINED_SPACE
 from pages import _cached as c
 from pages import _widgets as w
+from pages._auth import page_guard
+
+page_guard()
 
 version = c.require_store()
 pid = c.patient_picker(version)

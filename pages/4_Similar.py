@@ -7,6 +7,9 @@ from core.similar import figures
 from core.similar.search import NoCaseVector
 from pages import _cached as c
 from pages import _similar_cached as sc
+from pages._auth import page_guard
+
+page_guard()
 
 version = c.require_store()
 pid = c.patient_picker(version)

@@ -5,6 +5,9 @@ import polars as pl
 import streamlit as st
 
 from pages import _cached as c
+from pages._auth import page_guard
+
+page_guard()
 
 version = c.require_store()
 pid = c.patient_picker(version)

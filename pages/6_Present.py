@@ -12,7 +12,9 @@ from pages import _agenda_cached as ac
 from pages import _cached as c
 from pages import _decision_form, _imaging
 from pages import _widgets as w
-from pages._auth import current_user
+from pages._auth import current_user, page_guard
+
+page_guard()
 
 version = c.require_store()
 st.markdown("""<style>

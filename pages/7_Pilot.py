@@ -12,7 +12,9 @@ from core.pilot import drilldown, export, figures, report
 from core.pilot.threshold_admin import threshold_history
 from pages import _cached as c
 from pages import _pilot_cached as pc
-from pages._auth import current_user
+from pages._auth import current_user, page_guard
+
+page_guard()
 
 BANNER = {"go": st.success, "no-go": st.error, "extend": st.warning}
 STATUS_ICON = {"met": "✅ met", "not met": "❌ not met", "not enough data": "⏳ not enough data"}

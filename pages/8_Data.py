@@ -5,6 +5,9 @@ import streamlit as st
 
 from core.store import queries
 from pages import _cached as c
+from pages._auth import page_guard
+
+page_guard("admin")
 
 version = c.require_store()
 st.title("Data and ingest status")

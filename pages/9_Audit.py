@@ -6,6 +6,9 @@ import streamlit as st
 from core.governance.audit import verify
 from core.governance.audit_view import audit_entries
 from pages import _cached as c
+from pages._auth import page_guard
+
+page_guard("audit")
 
 st.title("Audit log")
 w = c.board_writer()

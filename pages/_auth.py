@@ -69,3 +69,16 @@ def audit_unmasked_view(user: User, patient_id: str) -> None:
     seen.add(patient_id)
     with c.board_writer().transaction() as cur:
         audit.append(cur, user.username, "patient.view_unmasked", patient_id)
+
+
+def page_guard(permission: str = "view_masked") -> User:
+    """First line of every page: a signed-in user holding ``permission``, else stop here.
+
+    app.py already shows the sign-in form before any page; this makes each page safe on its
+    own too (a page script reached without app.py, e.g. by Streamlit's pages/ folder handling).
+    """
+    user = current_user()
+    if user is None or not user.can(permission):
+        st.warning("Sign in first." if user is None else "Your role cannot open this page.")
+        st.stop()
+    return user

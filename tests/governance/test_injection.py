@@ -61,8 +61,8 @@ def _visit_pages(page, url: str, hs, look) -> object:
     page.get_by_text("Timeline & sources").wait_for(timeout=120_000)
     unmask(page)
     look("patient (agenda case, unmasked)",
-         summary=page.locator("[data-testid='stMarkdownContainer'] div[style*='line-height:1.5']")  # summary card
-         .filter(has_text="ECOG").first.inner_text())
+         summary=page.locator("[data-testid='stMarkdownContainer']")  # the summary card, not the "ECOG" metric label
+         .filter(has_text=re.compile(r"ECOG[\s\S]{20,}")).first.inner_text())
     page.get_by_role("tab", name="Timeline & sources").click()
     pick_option(page, "open_source_pick", "__xss")
     note = page.locator("[data-testid='stMarkdownContainer']").filter(has_text="ASSESSMENT:").filter(has_text="__xss")

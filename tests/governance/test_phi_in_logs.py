@@ -162,6 +162,7 @@ def _walk_app(url: str, truth: pl.DataFrame) -> list[str]:
         page.get_by_role("button", name="Save decision").click()
         page.get_by_text("Decision saved").wait_for(timeout=60_000)
         errors += exceptions_shown(page)
+        open_sidebar_page(page, "Board agenda")  # presentation mode hides the sidebar and its Sign out
         page.get_by_role("button", name="Sign out").click()
         login(page, url, "admin")
         for title in ("Data & ingest", "Audit log"):

@@ -84,3 +84,23 @@ def test_login_form_and_roles(demo_store):
     assert not at.exception
     assert at.session_state["role"] == "board viewer" and at.session_state["mask_phi"] is True
     assert not [t for t in at.toggle if t.key == "mask_phi"]  # a viewer cannot unmask
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_reached_without_app_py_still_requires_sign_in(demo_store, page):
+    """Streamlit can run a pages/ script on its own (its pages/ folder handling): each page guards itself."""
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120).run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["Sign in first."]
+    assert not at.dataframe and not at.metric and not at.title  # nothing of the store was shown
+
+
+def test_admin_pages_refuse_other_roles_on_their_own(demo_store):
+    import time
+
+    for page in ("8_Data.py", "9_Audit.py"):
+        at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120)
+        at.session_state["user"], at.session_state["role"] = "viewer", "board viewer"
+        at.session_state["last_activity"] = time.time()
+        at.run()
+        assert [w.value for w in at.warning] == ["Your role cannot open this page."] and not at.dataframe
