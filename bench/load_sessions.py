@@ -25,18 +25,13 @@ import asyncio
 import os
 import platform
 import re
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,63 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-PASSWORDS = {"oncologist": "oncologist-demo", "viewer": "viewer-demo", "coordinator": "coordinator-demo"}
+from bench.app_server import CHROMIUM, CHROMIUM_ARGS, PASSWORDS, copy_store, serve  # noqa: E402
+
 READER_ROLES = ("viewer", "coordinator")
 ACTION_TIMEOUT_MS = 120_000
 IDLE = "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
 VERSION = re.compile(r"Store version: (\S+?\.duckdb)")
-
-
-# ---- serving ----------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def private_store(src: Path, dest: Path) -> Path:
-    """Copy the current evidence version of ``src`` into ``dest`` (no board store: a fresh one is made)."""
-    version = (src / "CURRENT").read_text().strip()
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src / version, dest / version)
-    (dest / "CURRENT").write_text(version)
-    return dest
-
-
-@contextmanager
-def serve_app(env: dict[str, str], log_path: Path | None = None) -> Iterator[str]:
-    """``streamlit run app.py`` on a free 127.0.0.1 port; yields the base URL, stops the server on exit."""
-    port = free_port()
-    out = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"streamlit did not start (exit code {proc.poll()})") from None
-                time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if log_path:
-            out.close()
 
 
 # ---- sessions -------------------------------------------------------------------------------------
@@ -453,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     src = args.store or path_setting("store_dir")
     args.load_at_start = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="tb-load-") as tmp:
-        store = private_store(src, Path(tmp) / "store")
+        store = Path(copy_store({"TB_STORE_DIR": str(src)}, Path(tmp) / "store")["TB_STORE_DIR"])
         env = {"TB_STORE_DIR": str(store)}
         import duckdb
 
@@ -461,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         n_patients = con.execute("SELECT count(*) FROM patients").fetchall()[0][0]
         con.close()
         marker = f"load-{uuid.uuid4().hex[:8]}"
-        with serve_app(env, Path(tmp) / "app.log") as url:
+        with serve(env, Path(tmp) / "app.log") as url:
             print(f"serving {url}; {args.sessions} sessions for {args.seconds} s ...", flush=True)
             deadline = time.monotonic() + args.seconds + 90  # logins are not part of the measured window
             starts: dict[int, float] = {}

@@ -31,10 +31,12 @@ up = c.upcoming_meeting(version)
 meeting_id = qp.get("meeting") or st.session_state.get("meeting_id") or (up.meeting_id if up else None)
 if meeting_id is None:
     st.info("No meeting to present.")
+    st.page_link("pages/1_Agenda.py", label="Exit", icon="⏏️")  # the sidebar is hidden here
     st.stop()
 order = c.agenda(version, meeting_id)["patient_id"].to_list()
 if not order:
     st.info("This meeting has no cases.")
+    st.page_link("pages/1_Agenda.py", label="Exit", icon="⏏️")  # the sidebar is hidden here
     st.stop()
 pid = qp.get("patient") if qp.get("patient") in order else neighbour(order, st.session_state.get("patient_id"), 0)
 

@@ -5,91 +5,15 @@ pytest puts this folder on sys.path). One server per test module, on 127.0.0.1 o
 """
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-PASSWORDS = {"oncologist": "oncologist-demo", "viewer": "viewer-demo", "coordinator": "coordinator-demo",
-             "admin": "admin-demo"}
+sys.path.insert(0, str(ROOT))
 
-# Starts streamlit with the root logger at DEBUG, so every core logger's output is captured.
-_DEBUG_LAUNCHER = """
-import logging, sys
-logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
-                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-from streamlit.web.cli import main
-sys.argv = ["streamlit", *sys.argv[1:]]
-sys.exit(main())
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def copy_store(src_env: dict[str, str], dest: Path) -> dict[str, str]:
-    """A private copy of the current evidence version (no board store): env pointing at it."""
-    src = Path(src_env["TB_STORE_DIR"])
-    dest.mkdir(parents=True, exist_ok=True)
-    version = (src / "CURRENT").read_text().strip()
-    shutil.copyfile(src / version, dest / version)
-    (dest / "CURRENT").write_text(version)
-    return {**src_env, "TB_STORE_DIR": str(dest)}
-
-
-@contextmanager
-def serve(env: dict[str, str], log_path: Path | None = None, *, debug_logging: bool = False) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free loopback port; yields the base URL.
-
-    ``log_path`` receives the server's stdout and stderr; ``debug_logging`` sets the root
-    logger and streamlit's own logger to DEBUG.
-    """
-    port = free_port()
-    args = ["run", "app.py", "--server.headless", "true", "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-            # no file watcher: an edited source file would show a "File change" prompt in the status widget
-            "--server.fileWatcherType", "none"]
-    if debug_logging:
-        cmd = [sys.executable, "-c", _DEBUG_LAUNCHER, *args, "--logger.level", "debug"]
-    else:
-        cmd = [sys.executable, "-m", "streamlit", *args]
-    out = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"streamlit did not start (exit code {proc.poll()})") from None
-                time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if log_path:
-            out.close()
-
+from bench.app_server import CHROMIUM, CHROMIUM_ARGS, PASSWORDS, copy_store, free_port, serve  # noqa: E402,F401
 
 @contextmanager
 def chromium() -> Iterator:
@@ -118,7 +42,9 @@ def login(page, url: str, user: str, path: str = "") -> None:
     page.get_by_role("textbox", name="Username").fill(user)
     page.get_by_role("textbox", name="Password").fill(PASSWORDS[user])
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for(timeout=90_000)
+    # signed in: the sidebar's Sign out, or presentation mode's Exit (it hides the sidebar)
+    signed_in = "[data-testid='stSidebar'] button:has-text('Sign out'):visible, a:has-text('Exit'):visible"
+    page.locator(signed_in).first.wait_for(timeout=90_000)
     wait_idle(page)
 
 

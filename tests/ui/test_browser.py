@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -86,6 +87,8 @@ def test_walk_agenda_patient_presentation_next(server, page, artifacts):
     page.get_by_role("button", name="Next ▶").wait_for(timeout=60000)
     _wait_idle(page)
     first = page.locator("h1").first.inner_text()
+    position = re.search(r"Case (\d+) of (\d+)", page.content())
+    assert position is not None and int(position.group(1)) < int(position.group(2))
     page.screenshot(path=str(artifacts / "3_present.png"), full_page=False)
     page.keyboard.press("ArrowRight")
     page.wait_for_function("(t) => document.querySelector('h1') && document.querySelector('h1').innerText !== t",
@@ -93,5 +96,5 @@ def test_walk_agenda_patient_presentation_next(server, page, artifacts):
     _wait_idle(page)
     page.screenshot(path=str(artifacts / "4_present_next.png"), full_page=False)
     assert page.locator("h1").first.inner_text() != first
-    assert "Case 2 of" in page.content()
+    assert f"Case {int(position.group(1)) + 1} of {position.group(2)}" in page.content()
     assert not errors, errors
