@@ -19,11 +19,14 @@ import argparse
 import json
 import os
 import tempfile
+import sys
 import time
 from datetime import date
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable as a script from anywhere
 
 from core.imaging.encoder import COMMITTED_MODELS_DIR, encode, load_encoder, metadata_path, windowed_channels
 from core.imaging.gradcam import gradcam

@@ -22,7 +22,7 @@ html, body, [class*="css"], .stMarkdown, .stMetric {font-size: 1.35rem !importan
 h1 {font-size: 3rem !important;} h2, h3 {font-size: 2.1rem !important;}
 [data-testid="stMetricValue"] {font-size: 3rem !important; font-weight: 700;}
 [data-testid="stMetricLabel"] p {font-size: 1.3rem !important;}
-.block-container {padding-top: 1.2rem; max-width: 100%;}
+.block-container {padding-top: 4.5rem; max-width: 100%;}  /* clear the sticky header */
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
 </style>""", unsafe_allow_html=True)
 
