@@ -199,6 +199,11 @@ class Session:
                 # Like a user: type, save, read the answer. When the app answers "Not saved" (a field
                 # arrived empty: typed while the page re-rendered after "Next"), type it again;
                 # nothing was stored, so nothing is lost. At most three tries.
+                # type only into this case's form: after "Next" the title changes before the form does
+                m = re.search(r"Patient (\S+)", await self.page.locator("h1").first.inner_text())
+                if m:
+                    await self._idle_with(
+                        f"document.querySelector('[class*=\"st-key-FormSubmitter-decision_{m.group(1)}-\"]')")
                 for attempt in range(3):
                     await self.page.get_by_role("textbox", name="Attendees (comma separated)").fill(
                         f"medical oncology, radiology, {self.marker}")

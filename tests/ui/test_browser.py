@@ -1,52 +1,27 @@
 """Real browser: serve the app, walk agenda -> patient -> presentation -> next case, save screenshots."""
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+sys.path.insert(0, str(ROOT))
+
+from bench.app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(demo_env):
-    port = _free_port()
-    env = {**os.environ, **demo_env}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+def server(demo_env, tmp_path_factory):
+    from bench.app_server import serve
+
+    log = tmp_path_factory.mktemp("browser") / "app.log"
+    with serve(demo_env, log) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +45,7 @@ def test_walk_agenda_patient_presentation_next(server, page, artifacts):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server, wait_until="networkidle")
+    page.get_by_role("textbox", name="Username").wait_for(timeout=120_000)  # a busy CI machine starts slowly
     page.get_by_role("textbox", name="Username").fill("oncologist")
     page.get_by_role("textbox", name="Password").fill("oncologist-demo")
     page.get_by_role("button", name="Sign in").click()
