@@ -17,10 +17,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def server(demo_env, tmp_path_factory):
-    from bench.app_server import serve
+    from bench.app_server import copy_store, serve
 
-    log = tmp_path_factory.mktemp("browser") / "app.log"
-    with serve(demo_env, log) as url:
+    # a private copy of the evidence version and a fresh board store: the AppTests of this session
+    # keep the shared board store open in the pytest process, and DuckDB lets one process write a file
+    base = tmp_path_factory.mktemp("browser")
+    with serve(copy_store(demo_env, base / "store"), base / "app.log") as url:
         yield url
 
 
