@@ -48,7 +48,7 @@ def prediction_block(pred: dict | None, *, big: bool = False) -> None:
     used = ", ".join(pred.get("modalities_used") or []) or "none"
     missing = ", ".join(pred.get("modalities_missing") or []) or "none"
     # the shared screen's metric column is narrow: a label Streamlit would cut off is shortened there
-    st.metric("12-month risk (calibrated)" if big else "12-month progression risk (calibrated)", f"{pred['risk']:.2f}",
+    st.metric("12-month risk" if big else "12-month progression risk (calibrated)", f"{pred['risk']:.2f}",
               help="Probability of progression or death within 12 months; interval = bootstrap/conformal range")
     st.markdown(f"<div style='font-size:{'1.3rem' if big else '1rem'}'>interval <b>{pred['risk_low']:.2f}–"
                 f"{pred['risk_high']:.2f}</b> · used: {html.escape(used)} · missing: {html.escape(missing)}</div>",
