@@ -11,33 +11,25 @@ import polars as pl
 import streamlit as st
 
 from core.board import urgency as u
+from core.governance import audit
 from pages import _cached as c
 
 
 def board_revision() -> int:
-    cur = c.board_writer().read()
-    try:
-        return int(cur.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchall()[0][0])
-    finally:
-        cur.close()
+    with c.board_writer().read() as cur:
+        return audit.revision(cur)
 
 
 @st.cache_data(show_spinner=False)
 def urgency(version: str, meeting_id: str, board_rev: int) -> pl.DataFrame:
-    cur = c.board_writer().read()
-    try:
+    with c.board_writer().read() as cur:
         return u.urgency_table(c.cursor(), cur, meeting_id)
-    finally:
-        cur.close()
 
 
 @st.cache_data(show_spinner=False)
 def effective_order(version: str, meeting_id: str, board_rev: int) -> u.AgendaOrder:
-    cur = c.board_writer().read()
-    try:
+    with c.board_writer().read() as cur:
         return u.effective_order(c.cursor(), cur, meeting_id, urgency(version, meeting_id, board_rev))
-    finally:
-        cur.close()
 
 
 def save_order(meeting_id: str, patient_ids: list[str], actor: str, basis: u.OrderBasis) -> str:
@@ -53,21 +45,11 @@ def response_series(version: str, patient_id: str) -> pl.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def response_timeline_rows(version: str, patient_id: str) -> pl.DataFrame:
-    from core.imaging.recist import response_timeline_rows as f
-
-    return f(c.cursor(), patient_id)
-
-
-@st.cache_data(show_spinner=False)
 def _response_headline(version: str, patient_id: str, meeting_id: str | None, board_rev: int, day: str):
     from core.imaging import recist
 
-    cur = c.board_writer().read()
-    try:
+    with c.board_writer().read() as cur:
         return recist.board_response_headline(c.cursor(), cur, patient_id, meeting_id=meeting_id)
-    finally:
-        cur.close()
 
 
 def response_headline(version: str, patient_id: str, meeting_id: str | None = None):

@@ -18,27 +18,18 @@ def thresholds_sha() -> str:
 
 
 def board_state() -> str:
-    cur = c.board_writer().read()
-    try:
+    with c.board_writer().read() as cur:
         return report.board_state(cur)
-    finally:
-        cur.close()
 
 
 @st.cache_data(show_spinner=False)
 def default_window(version: str, board: str, thresholds: str) -> report.PilotWindow:
-    cur = c.board_writer().read()
-    try:
+    with c.board_writer().read() as cur:
         return report.default_window(cur, load_thresholds(), evidence_con=c.cursor())
-    finally:
-        cur.close()
 
 
 @st.cache_data(show_spinner="Measuring the pilot…")
 def review(version: str, board: str, thresholds: str, start: date, end: date) -> report.PilotReview:
     # version, board and thresholds only key the cache
-    cur = c.board_writer().read()
-    try:
+    with c.board_writer().read() as cur:
         return report.build_review(c.cursor(), cur, start, end)
-    finally:
-        cur.close()

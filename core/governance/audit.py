@@ -39,6 +39,12 @@ def append(cur: duckdb.DuckDBPyConnection, actor: str, action: str, target: str 
     return seq
 
 
+def revision(cur: duckdb.DuckDBPyConnection) -> int:
+    """Sequence number of the newest audit entry (0 when empty). Every board write appends one,
+    so it changes with each decision, review or saved order: a cache key for board reads."""
+    return int(cur.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchall()[0][0])
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool

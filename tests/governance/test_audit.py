@@ -34,3 +34,11 @@ def test_tampering_is_detected(writer, tamper, bad_seq, word):
         cur.execute(tamper)
     r = audit.verify(writer.read())
     assert not r.ok and r.first_bad_seq == bad_seq and word in r.reason
+
+
+def test_revision_moves_with_every_board_write(writer):
+    with writer.read() as cur:
+        assert audit.revision(cur) == 0
+    _fill(writer, 3)
+    with writer.read() as cur:
+        assert audit.revision(cur) == 3
