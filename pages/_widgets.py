@@ -36,7 +36,10 @@ def summary_card(s: CaseSummary, *, big: bool = False) -> None:
     body = "<br>".join(lines)
     st.markdown(f"<div style='font-size:{size};line-height:1.5'>{body}</div>", unsafe_allow_html=True)
     if gs:
-        st.caption("Key genes — " + gs)
+        if big:  # a caption is too small to read from the back of the room
+            st.markdown(f"<div style='font-size:1.1rem'>Key genes — {html.escape(gs)}</div>", unsafe_allow_html=True)
+        else:
+            st.caption("Key genes — " + gs)
     if s.open_questions:
         st.warning("Open questions: " + "; ".join(s.open_questions))
 

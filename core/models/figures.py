@@ -5,6 +5,7 @@ base value as the starting bar, and say so on the axis; risk is shown alongside.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import plotly.graph_objects as go
@@ -42,12 +43,21 @@ def shap_waterfall(attributions: pl.DataFrame, base_value: float, *, top: int = 
         increasing={"marker": {"color": UP}}, decreasing={"marker": {"color": DOWN}},
         totals={"marker": {"color": "#444444"}}, connector={"line": {"color": "#BBBBBB"}},
         text=[f"{base_value:+.2f}"] + [f"{v:+.2f}" for v in values] + [f"{total:+.2f} (risk {_risk(total):.2f})"],
-        textposition="outside"))
+        textposition="outside", cliponaxis=False))
+    running = list(itertools.accumulate([base_value] + values))
     fig.update_layout(title=title or f"Why the model says {_risk(total):.2f}: SHAP by feature",
-                      xaxis_title="calibrated log-odds (base value + contributions = model output)",
+                      xaxis={"title": "calibrated log-odds (base value + contributions = model output)",
+                             "range": _padded_range(running + [total])},
                       yaxis={"autorange": "reversed"}, height=max(360, 34 * (len(values) + 3)),
                       margin={"l": 10, "r": 40, "t": 50, "b": 50}, font={"size": FONT}, showlegend=False)
     return fig
+
+
+def _padded_range(points: list[float], pad: float = 0.22) -> list[float]:
+    """An x range holding every point and 0, widened so labels drawn outside the bars stay visible."""
+    lo, hi = min([0.0, *points]), max([0.0, *points])
+    span = (hi - lo) or 1.0
+    return [lo - pad * span, hi + pad * span]
 
 
 def modality_bars(contributions: pl.DataFrame, base_value: float | None = None) -> go.Figure:
@@ -61,11 +71,12 @@ def modality_bars(contributions: pl.DataFrame, base_value: float | None = None) 
     fig = go.Figure(go.Bar(
         x=df["shap_value"].to_list(), y=df["modality"].to_list(), orientation="h",
         marker={"color": [MODALITY_COLOURS.get(m, "#999999") for m in df["modality"].to_list()]},
-        text=[f"{v:+.2f}" for v in df["shap_value"].to_list()], textposition="outside"))
+        text=[f"{v:+.2f}" for v in df["shap_value"].to_list()], textposition="outside", cliponaxis=False))
     title = "Contribution by modality"
     if base_value is not None:
         title += f" (base value {base_value:+.2f} log-odds, risk {_risk(base_value):.2f})"
-    fig.update_layout(title=title, xaxis_title="sum of SHAP values (calibrated log-odds)",
+    fig.update_layout(title=title, xaxis={"title": "sum of SHAP values (calibrated log-odds)",
+                                          "range": _padded_range(df["shap_value"].to_list())},
                       height=80 + 60 * max(df.height, 1), margin={"l": 10, "r": 40, "t": 50, "b": 50},
                       font={"size": FONT}, showlegend=False)
     fig.add_vline(x=0, line_color="#888888")
@@ -87,12 +98,13 @@ def ablation_bars(ablation: pl.DataFrame) -> go.Figure:
             fig.add_trace(go.Bar(name=f"{scenario} this modality" if scenario == "without" else "this modality alone",
                                  x=sub["modality"].to_list(), y=sub["risk"].to_list(), marker={"color": colour},
                                  text=[f"{r:.2f}" for r in sub["risk"].to_list()], textposition="outside"))
-    if full_risk is not None:
-        fig.add_hline(y=full_risk, line_dash="dash", line_color="#D62728",
-                      annotation_text=f"all available modalities: {full_risk:.2f}")
-    fig.update_layout(title="Modality ablation: risk when a modality is removed or used alone", barmode="group",
+    title = "Modality ablation: risk when a modality is removed or used alone"
+    if full_risk is not None:  # named in the title: an annotation on the line collides with the bar labels
+        fig.add_hline(y=full_risk, line_dash="dash", line_color="#D62728")
+        title += f"<br><sub>dashed line: all available modalities, {full_risk:.2f}</sub>"
+    fig.update_layout(title=title, barmode="group",
                       yaxis={"title": "predicted risk", "range": [0, 1]}, font={"size": FONT},
-                      margin={"l": 10, "r": 10, "t": 50, "b": 40}, height=420)
+                      margin={"l": 10, "r": 10, "t": 70, "b": 40}, height=440)
     return fig
 
 
