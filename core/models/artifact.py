@@ -18,7 +18,7 @@ def model_to_dict(model: LateFusionModel) -> dict:
         "format": FORMAT,
         "parts": {m: {"features": p.features, "booster": p.booster.model_to_string(),
                       "members": [b.model_to_string() for b in p.members], "term_sd": p.term_sd,
-                      "epi_mean": p.epi_mean, "residual_on": p.residual_on} for m, p in model.parts.items()},
+                      "epi_mean": p.epi_mean} for m, p in model.parts.items()},
         "coef_raw": model.coef_raw, "coef_present": model.coef_present, "intercept": model.intercept,
         "platt_a": model.platt_a, "platt_b": model.platt_b, "presence_rate": model.presence_rate,
         "threshold": model.threshold,
@@ -30,8 +30,7 @@ def model_from_dict(d: dict) -> LateFusionModel:
     if d.get("format") != FORMAT:
         raise ValueError(f"not a late-fusion artifact (format {d.get('format')!r}, expected {FORMAT!r})")
     parts = {m: ModalityPart(m, p["features"], lgb.Booster(model_str=p["booster"]),
-                             [lgb.Booster(model_str=s) for s in p["members"]], p["term_sd"], p["epi_mean"],
-                             p.get("residual_on"))
+                             [lgb.Booster(model_str=s) for s in p["members"]], p["term_sd"], p["epi_mean"])
              for m, p in d["parts"].items()}
     return LateFusionModel(parts=parts, coef_raw=d["coef_raw"], coef_present=d["coef_present"],
                            intercept=d["intercept"], platt_a=d["platt_a"], platt_b=d["platt_b"],

@@ -147,13 +147,8 @@ def cross_validate(cohort: LabelledCohort, *, folds: int = 5, seed: int = 0, str
         if singles:
             late = late_model if late_model is not None else fit_late_fusion(xtr, ytr, seed=fseed, n_members=0)
             for m in MODALITIES:
-                try:
-                    part = late.parts.get(m)
-                    if part is not None and part.residual_on is None:
-                        single = restrict_late_fusion(late, (m,))  # its trees never saw another modality
-                    else:
-                        single = fit_late_fusion(xtr, ytr, seed=fseed, modalities=(m,), n_members=0, n_folds=3)
-                    res.single[m][te] = single.predict_proba(xte)
+                try:  # its trees never saw another modality: only the layer and Platt scaling are refit
+                    res.single[m][te] = restrict_late_fusion(late, (m,)).predict_proba(xte)
                 except ValueError as e:
                     logger.warning("fold %d: no %s-only model (%s)", k, m, e)
         logger.info("fold %d/%d done", k + 1, folds)

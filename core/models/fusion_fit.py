@@ -10,7 +10,6 @@ import polars as pl
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from core.models import fusion
 from core.models.features import MODALITIES, as_matrix, feature_names, presence_column
 from core.models.fusion import (DEFAULT_THRESHOLD, DROPOUT_COPIES, DROPOUT_P, MIN_PRESENT_ROWS, LateFusionModel,
                                 ModalityPart, cancer_types, raw_predict, train_booster)
@@ -28,13 +27,13 @@ def split_calibration(y: np.ndarray, cal_fraction: float, seed: int) -> tuple[np
     return np.sort(fit_idx), np.sort(cal_idx)
 
 
-def _oof_raw(x: np.ndarray, y: np.ndarray, n_folds: int, seed: int, init: np.ndarray | None = None) -> np.ndarray:
+def _oof_raw(x: np.ndarray, y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     folds = min(n_folds, int(min(np.bincount(y.astype(int), minlength=2))))
     oof = np.full(len(y), np.nan)
     if folds < 2:
         return np.zeros(len(y))
     for k, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y)):
-        b = train_booster(x[tr], y[tr], seed + 101 * (k + 1), None if init is None else init[tr])
+        b = train_booster(x[tr], y[tr], seed + 101 * (k + 1))
         oof[te] = raw_predict(b, x[te])
     return oof
 
@@ -58,7 +57,7 @@ def _dropout_design(raw: np.ndarray, present: np.ndarray, y: np.ndarray, seed: i
 
 
 def fit_late_fusion(features: pl.DataFrame, y: np.ndarray, *, seed: int = 0, modalities: tuple[str, ...] = MODALITIES,
-                    n_members: int = 8, n_folds: int = 5, cal_fraction: float = 0.2,
+                    n_members: int = 8, n_folds: int = 5, cal_fraction: float = 0.0,
                     projection: EmbeddingProjection | None = None,
                     threshold: float = DEFAULT_THRESHOLD) -> LateFusionModel:
     """Fit the late-fusion model on labelled rows.
@@ -68,7 +67,9 @@ def fit_late_fusion(features: pl.DataFrame, y: np.ndarray, *, seed: int = 0, mod
         y: 0/1 labels aligned with ``features``.
         modalities: restrict to these (single-modality baselines use one).
         n_members: bootstrap members per modality for the model-uncertainty part of the interval.
-        cal_fraction: share of rows held out to fit Platt scaling.
+        cal_fraction: share of rows held out to fit Platt scaling; 0 (default) fits it on cross-fitted
+            fusion scores of all rows instead (tree scores out-of-fold, layer refit without each fold):
+            held-out scores without giving up a fifth of a small cohort.
 
     Raises:
         ValueError: fewer than 20 labelled rows or a single class, or no modality with enough rows.
@@ -94,9 +95,6 @@ def restrict_late_fusion(model: LateFusionModel, modalities: tuple[str, ...]) ->
     mods = tuple(m for m in modalities if m in stage.parts)
     if not mods:
         raise ValueError(f"no trained part for {modalities}")
-    offsets = {stage.parts[m].residual_on for m in mods} - {None} - set(mods)
-    if offsets:
-        raise ValueError(f"{mods} learnt on top of {sorted(offsets)}: fit them alone instead")
     return _fit_layer(stage, mods, model.projection, model.threshold)
 
 
@@ -115,36 +113,28 @@ class _Stage:
 
 def _fit_parts(fit_x: pl.DataFrame, y_fit: np.ndarray, modalities: tuple[str, ...], seed: int, n_members: int,
                n_folds: int) -> tuple[dict[str, ModalityPart], dict[str, np.ndarray]]:
-    """Tree model per modality. With ``fusion.RESIDUAL_ON`` among the modalities, that one is fit first and
-    every other modality's trees learn on top of its out-of-fold log-odds (an offset): they model
-    what the modality adds *given* the clinical picture, not its confounded marginal effect."""
+    """Tree model per modality, trained on the patients who have it and on its own features only."""
     parts: dict[str, ModalityPart] = {}
     oof: dict[str, np.ndarray] = {}
-    base = fusion.RESIDUAL_ON if fusion.RESIDUAL_ON in modalities and len(modalities) > 1 else None
-    order = ([base] if base else []) + [m for m in modalities if m != base]
-    for m in order:
+    for m in modalities:
         pres = fit_x[presence_column(m)].to_numpy().astype(bool)
         ym = y_fit[pres]
         if pres.sum() < MIN_PRESENT_ROWS or min(np.bincount(ym, minlength=2)) < 5:
             logger.info("modality %s: %d training rows with it, too few for a model", m, int(pres.sum()))
             continue
-        init = None
-        if base is not None and m != base and base in oof:
-            off = oof[base]
-            init = np.where(np.isnan(off), np.nanmean(off), off)[pres]
         names = feature_names(m)
         x = as_matrix(fit_x.filter(pl.Series(pres)), names)
         mseed = seed * 1000 + 17 * (MODALITIES.index(m) + 1)  # same trees whatever subset is fit
         raw_oof = np.full(len(y_fit), np.nan)
-        raw_oof[pres] = _oof_raw(x, ym, n_folds, mseed, init)
+        raw_oof[pres] = _oof_raw(x, ym, n_folds, mseed)
         oof[m] = raw_oof
-        booster = train_booster(x, ym, mseed, init)
+        booster = train_booster(x, ym, mseed)
         rng = np.random.default_rng(mseed)
         members = []
         for k in range(n_members):
             b = rng.integers(0, len(ym), len(ym))
-            members.append(train_booster(x[b], ym[b], mseed + 7 * (k + 1), None if init is None else init[b]))
-        parts[m] = ModalityPart(m, names, booster, members, residual_on=base if m != base else None)
+            members.append(train_booster(x[b], ym[b], mseed + 7 * (k + 1)))
+        parts[m] = ModalityPart(m, names, booster, members)
     if not parts:
         raise ValueError("no modality had enough training rows")
     return parts, oof
@@ -158,8 +148,7 @@ def _fit_layer(stage: _Stage, modalities: tuple[str, ...], projection: Embedding
     parts = {m: replace(stage.parts[m]) for m in mods}  # own term_sd / epi_mean per layer
     raw = np.column_stack([stage.oof[m] for m in mods])
     present = ~np.isnan(raw)
-    design, yd = _dropout_design(raw, present, y_fit, stage.seed)
-    lr = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=200).fit(design, yd)
+    lr = _layer(raw, present, y_fit, stage.seed)
     coef = lr.coef_[0]
     model = LateFusionModel(
         parts=parts, coef_raw={m: float(coef[j]) for j, m in enumerate(mods)},
@@ -182,8 +171,28 @@ def _fit_layer(stage: _Stage, modalities: tuple[str, ...], projection: Embedding
     cal_idx = stage.cal_idx
     if len(cal_idx) >= 10 and len(set(stage.y[cal_idx].tolist())) == 2:
         r, p = model.raw_terms(stage.features[cal_idx.tolist()])
-        fused = model.fused_from_terms(r, p)
+        fused, y_cal = model.fused_from_terms(r, p), stage.y[cal_idx]
+    else:  # cross-fitted: every fit row's fused score from a layer fit without it
+        fused, y_cal = _crossfit_fused(raw, present, y_fit, stage.seed), y_fit
+    if len(set(y_cal.tolist())) == 2:
         platt = LogisticRegression(C=1e4, solver="newton-cholesky", max_iter=200)
-        platt.fit(fused.reshape(-1, 1), stage.y[cal_idx])
+        platt.fit(fused.reshape(-1, 1), y_cal)
         model.platt_a, model.platt_b = float(platt.coef_[0][0]), float(platt.intercept_[0])
     return model
+
+
+def _layer(raw: np.ndarray, present: np.ndarray, y: np.ndarray, seed: int) -> LogisticRegression:
+    design, yd = _dropout_design(raw, present, y, seed)
+    return LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=200).fit(design, yd)
+
+
+def _crossfit_fused(raw: np.ndarray, present: np.ndarray, y: np.ndarray, seed: int, n_folds: int = 5) -> np.ndarray:
+    """Out-of-fold fusion log-odds: the layer refit on the other folds scores each fold's rows (their
+    tree scores are already out-of-fold), so Platt scaling is fit on held-out scores without a split."""
+    fused = np.zeros(len(y))
+    folds = min(n_folds, int(min(np.bincount(y, minlength=2))))
+    for k, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed + 7).split(raw, y)):
+        lr = _layer(raw[tr], present[tr], y[tr], seed + k)
+        design = np.hstack([np.where(present[te], np.nan_to_num(raw[te]), 0.0), present[te].astype(float)])
+        fused[te] = lr.decision_function(design)
+    return fused

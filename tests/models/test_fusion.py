@@ -93,6 +93,20 @@ def test_ablation_matches_native_missing_path(model, cohort):
             assert only == pytest.approx(model.predict_proba(f[i], drop=others)[0], abs=1e-9)
 
 
+def test_notes_shap_follows_the_planted_notes_signal(model, cohort):
+    """The store's notes signal is ECOG (and weight loss): the notes modality's SHAP must rank
+    patients by it (on the demo store, trees fit on top of the clinical score once ran against
+    its notes term: Spearman -0.65)."""
+    from scipy.stats import spearmanr
+
+    from core.models.explain import modality_sums
+
+    f = cohort.features.filter(pl.col("present_notes") & pl.col("note_ecog").is_not_nan())
+    notes_shap = [dict(modality_sums(e.contributions).iter_rows()).get("notes", 0.0) for e in explain(model, f)]
+    rho = spearmanr(f["note_ecog"].to_numpy(), notes_shap).statistic
+    assert rho > 0.4, f"notes SHAP vs ECOG Spearman {rho:.2f}"
+
+
 def test_tree_shap_equals_shap_tree_explainer(model, cohort):
     import shap
 
