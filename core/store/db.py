@@ -26,11 +26,17 @@ from pathlib import Path
 import duckdb
 
 from core.config import path_setting, setting
-from core.store import schema
+from core.store import evidence_items, schema
 
 logger = logging.getLogger(__name__)
 
 POINTER = "CURRENT"
+
+
+# RLE-compressed columns cost a scan of the run list for every row an index lookup fetches
+# (observed_at of labs: 8 of the 10 ms of one patient's labs on a 10k-patient store);
+# bit-packing fetches a row in constant time. docs/BENCHMARKS.md, patient_evidence.
+NO_RLE = "SET disabled_compression_methods = 'rle'"  # (passing it as connect config is ignored)
 
 
 def store_dir() -> Path:
@@ -93,9 +99,12 @@ def evidence_writer(root: Path | None = None, fresh: bool = False) -> Iterator[d
         if cur is not None and cur.exists() and not fresh:
             shutil.copyfile(cur, new_path)
         con = duckdb.connect(str(new_path))
+        con.execute(NO_RLE)
         try:
             schema.migrate(con)
+            was_trusted = evidence_items.trusted(con)
             yield con
+            evidence_items.refresh(con, was_trusted)
             con.execute("CHECKPOINT")
         finally:
             con.close()

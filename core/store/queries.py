@@ -9,7 +9,7 @@ import warnings
 import duckdb
 import polars as pl
 
-from core.store import schema
+from core.store import evidence_items, schema
 from core.store.schema import PROVENANCE_NAMES
 
 # How each evidence table reads as one line of evidence: (table, kind, summary SQL expression, value SQL).
@@ -103,19 +103,12 @@ def patient(con: duckdb.DuckDBPyConnection, patient_id: str) -> dict | None:
     return df.row(0, named=True) if df.height else None
 
 
-def _evidence_sql() -> str:
-    prov = ", ".join(c for c in PROVENANCE_NAMES if c != "patient_id")
-    parts = []
-    for table, kind, summary, value in EVIDENCE_VIEWS:
-        schema.check_identifier(table)
-        parts.append(
-            f"SELECT '{table}' AS source_table, '{kind}' AS kind, CAST({summary} AS VARCHAR) AS summary, "
-            f"CAST({value} AS VARCHAR) AS value, {prov} FROM {table} WHERE patient_id = $pid"
-        )
-    return " UNION ALL ".join(parts) + " ORDER BY observed_at NULLS LAST, source_table, locator"
-
-
-_EVIDENCE_SQL = _evidence_sql()
+EVIDENCE_COLUMNS = ("source_table", "kind", "summary", "value") + tuple(c for c in PROVENANCE_NAMES if c != "patient_id")
+_EVIDENCE_ORDER = " ORDER BY observed_at NULLS LAST, source_table, locator"
+_EVIDENCE_SQL = (f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM ({evidence_items.select_sql('patient_id = $pid')})"
+                 + _EVIDENCE_ORDER)
+_EVIDENCE_ITEMS_SQL = (f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM evidence_items WHERE patient_id = $pid"
+                       + _EVIDENCE_ORDER)
 
 
 def patient_evidence(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.DataFrame:
@@ -124,7 +117,8 @@ def patient_evidence(con: duckdb.DuckDBPyConnection, patient_id: str) -> pl.Data
     Returns columns: source_table, kind, summary, value, modality, observed_at, source_uri,
     source_sha256, locator, extractor, extractor_version, ingested_at, ingest_run_id.
     """
-    return _df(con, _EVIDENCE_SQL, {"pid": patient_id})  # type: ignore[arg-type]
+    sql = _EVIDENCE_ITEMS_SQL if evidence_items.usable(con) else _EVIDENCE_SQL
+    return _df(con, sql, {"pid": patient_id})  # type: ignore[arg-type]
 
 
 # cBioPortal patient-view tracks, plus note events.

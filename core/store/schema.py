@@ -303,6 +303,20 @@ BOARD_TABLES_V1: tuple[Table, ...] = (
 )
 
 
+# Derived, never ingested: every evidence row of every patient in the one shape ``patient_evidence``
+# returns, rebuilt for the patients a writer touched when it publishes a version
+# (``core.store.evidence_items``). One index lookup instead of twelve (docs/BENCHMARKS.md).
+TABLES_V3: tuple[Table, ...] = (
+    Table("evidence_items", (
+        C("source_table", "VARCHAR", constraint="NOT NULL"), C("kind", "VARCHAR"),
+        C("summary", "VARCHAR", Phi.FREE_TEXT), C("value", "VARCHAR", Phi.FREE_TEXT),
+    ) + PROVENANCE),
+    Table("derived_state", (
+        C("name", "VARCHAR"), C("signature", "VARCHAR"), C("refreshed_at", "TIMESTAMP"),
+    ), ("name",)),
+)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -319,13 +333,15 @@ EVIDENCE_MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX IF NOT EXISTS idx_predictions_patient ON predictions(patient_id)",
         "CREATE INDEX IF NOT EXISTS idx_trial_matches_patient ON trial_matches(patient_id)",
     )),
+    Migration(3, "materialised per-patient evidence", tuple(t.ddl() for t in TABLES_V3) + (
+        "CREATE INDEX IF NOT EXISTS idx_evidence_items_patient ON evidence_items(patient_id)",)),
 )
 BOARD_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial board schema", tuple(t.ddl() for t in BOARD_TABLES_V1)),
     Migration(2, "agenda order per meeting", (next(t for t in BOARD_TABLES_V1 if t.name == "agenda_orders").ddl(),)),
 )
 
-EVIDENCE_TABLES: dict[str, Table] = {t.name: t for t in TABLES_V1}
+EVIDENCE_TABLES: dict[str, Table] = {t.name: t for t in TABLES_V1 + TABLES_V3}
 BOARD_TABLES: dict[str, Table] = {t.name: t for t in BOARD_TABLES_V1}
 
 
