@@ -27,10 +27,12 @@ PASSWORDS = {"oncologist": "oncologist-demo", "viewer": "viewer-demo", "coordina
 # Starts streamlit with the root logger at DEBUG, so every core logger's output is captured.
 _DEBUG_LAUNCHER = """
 import logging, sys
+from core.ui.serve import disable_pages_folder_mode
+disable_pages_folder_mode()
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 from streamlit.web.cli import main
-sys.argv = ["streamlit", *sys.argv[1:]]
+sys.argv = ["streamlit", "run", "app.py", *sys.argv[1:]]
 sys.exit(main())
 """
 
@@ -53,13 +55,13 @@ def copy_store(src_env: dict[str, str], dest: Path) -> dict[str, str]:
 
 @contextmanager
 def serve(env: dict[str, str], log_path: Path | None = None, *, debug_logging: bool = False) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free loopback port; yields the base URL.
+    """Run the dashboard (``core.ui.serve``: streamlit run app.py) on a free loopback port; yields the base URL.
 
     ``log_path`` receives the server's stdout and stderr; ``debug_logging`` sets the root
     logger and streamlit's own logger to DEBUG.
     """
     port = free_port()
-    args = ["run", "app.py", "--server.headless", "true", "--server.port", str(port),
+    args = ["--server.headless", "true", "--server.port", str(port),
             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
             # no file watcher: an edited source file would show a "File change" prompt in the status widget
             "--server.fileWatcherType", "none"]
@@ -67,7 +69,7 @@ def serve(env: dict[str, str], log_path: Path | None = None, *, debug_logging: b
         cmd = [sys.executable, "-c", _DEBUG_LAUNCHER, *args, "--logger.level", "debug",
                "--logger.messageFormat", "%(asctime)s %(levelname)s %(name)s: %(message)s"]
     else:
-        cmd = [sys.executable, "-m", "streamlit", *args]
+        cmd = [sys.executable, "-m", "core.ui.serve", *args]
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

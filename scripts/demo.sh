@@ -6,4 +6,5 @@ bash scripts/setup.sh
 if ! .venv/bin/python -m core status >/dev/null 2>&1; then
   .venv/bin/python -m core build-demo
 fi
-exec .venv/bin/streamlit run app.py --server.headless true --server.port "${PORT:-8501}"
+# (core.ui.serve = streamlit run app.py, with Streamlit's legacy pages/ folder mode off: deep links work)
+exec .venv/bin/python -m core.ui.serve --server.headless true --server.port "${PORT:-8501}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import weakref
 from datetime import datetime, timezone
 
 import duckdb
@@ -89,12 +90,17 @@ def refresh(con: duckdb.DuckDBPyConnection, was_trusted: bool = True) -> int:
 
 
 _trusted_by_db: dict[tuple[str, int, int], bool] = {}
+_by_connection: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # read-only connection -> verdict
 _lock = threading.Lock()
 
 
 def usable(con: duckdb.DuckDBPyConnection) -> bool:
-    """``trusted``, remembered per published store file (versions never change once published);
-    a writable connection is checked every time."""
+    """``trusted``, remembered per read-only connection and per published store file (versions never
+    change once published); a writable connection is checked every time."""
+    with _lock:
+        known = _by_connection.get(con)
+    if known is not None:
+        return known
     row = con.execute("SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()"
                       ).fetchall()
     path, readonly = row[0] if row else (None, False)
@@ -108,4 +114,5 @@ def usable(con: duckdb.DuckDBPyConnection) -> bool:
     with _lock:
         if key not in _trusted_by_db:
             _trusted_by_db[key] = trusted(con)
+        _by_connection[con] = _trusted_by_db[key]
         return _trusted_by_db[key]

@@ -76,3 +76,32 @@ def test_walk_agenda_patient_presentation_next(server, page, artifacts):
     assert page.locator("h1").first.inner_text() != first
     assert f"Case {int(position.group(1)) + 1} of {position.group(2)}" in page.content()
     assert not errors, errors
+
+
+def test_deep_link_in_a_new_session_opens_the_case_after_sign_in(server, page, demo_env, artifacts):
+    """/present?meeting=...&patient=... typed into a fresh browser: no 'Page not found', the sign-in
+    form, then that case in presentation mode (Streamlit's pages/ folder mode is off: core/ui/serve.py)."""
+    import duckdb
+
+    from core.store import db
+
+    with duckdb.connect(str(db.current_evidence_path(Path(demo_env["TB_STORE_DIR"]))), read_only=True) as con:
+        meeting, patient = con.execute("SELECT meeting_id, patient_id FROM board_cases ORDER BY meeting_id DESC, "
+                                       "patient_id DESC LIMIT 1").fetchone()
+    context = page.context.browser.new_context(viewport={"width": 1600, "height": 1000})  # a new session
+    try:
+        pg = context.new_page()
+        pg.goto(f"{server}/present?meeting={meeting}&patient={patient}", wait_until="networkidle")
+        pg.get_by_role("textbox", name="Username").wait_for(timeout=120_000)
+        pg.wait_for_timeout(1000)
+        assert pg.get_by_text("Page not found").count() == 0
+        pg.get_by_role("textbox", name="Username").fill("oncologist")
+        pg.get_by_role("textbox", name="Password").fill("oncologist-demo")
+        pg.get_by_role("button", name="Sign in").click()
+        pg.get_by_role("button", name="Next ▶").wait_for(timeout=60000)
+        _wait_idle(pg)
+        pg.screenshot(path=str(artifacts / "5_deep_link.png"), full_page=False)
+        assert patient in pg.locator("h1").first.inner_text()
+        assert "/present" in pg.url
+    finally:
+        context.close()
