@@ -17,12 +17,7 @@ page_guard()
 
 version = c.require_store()
 mask = st.session_state.get("mask_phi", True)
-plist = c.patients(version, None)
-ids = plist["patient_id"].to_list()
-qp = st.query_params.get("patient")
-default = qp if qp in ids else st.session_state.get("patient_id")
-pid = st.selectbox("Patient", ids, index=ids.index(default) if default in ids else 0, key="patient_select")
-st.session_state["patient_id"] = pid
+pid = c.patient_picker(version)
 user = current_user()
 if not mask and user is not None:
     audit_unmasked_view(user, pid)

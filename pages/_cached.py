@@ -128,11 +128,29 @@ def tests_next(version: str, patient_id: str) -> pl.DataFrame:
     return what_to_test_next(cursor(), patient_id)
 
 
+def _open_typed(version: str) -> None:
+    """A newly typed, known id becomes the selection (the selectbox keeps its own value otherwise)."""
+    typed = (st.session_state.get("open_patient_id") or "").strip()
+    if typed and patient(version, typed) is not None:
+        st.session_state["patient_select"] = typed
+
+
 def patient_picker(version: str, label: str = "Patient") -> str:
-    """The shared patient selector (query parameter ?patient= wins, then the session's patient)."""
-    ids = patients(version, None)["patient_id"].to_list()
-    qp = st.query_params.get("patient")
-    default = qp if qp in ids else st.session_state.get("patient_id")
+    """The shared patient selector: the board's current patients, plus the one asked for (typed id,
+    ``?patient=``, or the session's patient). A 10,000-patient list would be sent to the browser on
+    every rerun; any other patient opens by its id."""
+    ids = patients(version, "current")["patient_id"].to_list()
+    typed = st.text_input("Open another patient by id", key="open_patient_id", placeholder="e.g. PT1A2B3C4D5E",
+                          on_change=_open_typed, args=(version,)).strip()
+    if typed and typed not in ids and patient(version, typed) is None:
+        st.caption("No patient with that id in this store version.")
+    asked = [x for x in (typed, st.query_params.get("patient"), st.session_state.get("patient_id")) if x]
+    default = next((x for x in asked if x in ids or patient(version, x) is not None), None)
+    if default is not None and default not in ids:
+        ids = [default, *ids]
+    if not ids:
+        st.info("No patients in this store version.")
+        st.stop()
     pid = st.selectbox(label, ids, index=ids.index(default) if default in ids else 0, key="patient_select")
     st.session_state["patient_id"] = pid
     return pid

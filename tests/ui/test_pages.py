@@ -104,3 +104,17 @@ def test_admin_pages_refuse_other_roles_on_their_own(demo_store):
         at.session_state["last_activity"] = time.time()
         at.run()
         assert [w.value for w in at.warning] == ["Your role cannot open this page."] and not at.dataframe
+
+
+def test_patient_picker_lists_board_patients_and_opens_any_other_by_id(demo_store):
+    current = {r[0] for r in demo_store.execute("SELECT patient_id FROM patients WHERE cohort = 'current'").fetchall()}
+    other = demo_store.execute("SELECT patient_id FROM patients WHERE cohort = 'historical' LIMIT 1").fetchone()[0]
+    at = _app("2_Patient.py").run()
+    assert not at.exception
+    assert set(at.selectbox(key="patient_select").options) == current  # not the whole store
+    at.text_input(key="open_patient_id").input(other).run()
+    assert not at.exception
+    assert at.selectbox(key="patient_select").value == other
+    assert other in at.title[0].value
+    at.text_input(key="open_patient_id").input("PT-NO-SUCH").run()
+    assert "No patient with that id" in " ".join(c.value for c in at.caption)
