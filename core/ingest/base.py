@@ -168,8 +168,13 @@ class IngestContext:
         digest = hmac.new(self.pseudonym_key, f"{system}|{value}".encode(), hashlib.sha256).hexdigest()
         return "PT" + digest[:10].upper()
 
-    def link_patient(self, system: str, value: str, src: SourceFile, *, create: bool = True) -> str:
+    def link_patient(self, system: str, value: str, src: SourceFile, *, create: bool = True,
+                     deferred: bool = False) -> str:
         """Map an identifier to the pseudonymous patient_id, registering it when new.
+
+        Args:
+            deferred: a new patient's rows are buffered and written with the batch (``flush``) instead
+                of now; only for ingesters that never read the patient back within the batch (notes).
 
         Raises:
             IngestError: empty identifier, or ``create=False`` and the identifier is unknown.
@@ -180,25 +185,35 @@ class IngestContext:
         pending = self._pending_identifiers.get((system, value))
         if pending:
             return pending
-        cached = self._id_cache.get((system, value))
+        cache = self._id_cache
+        if ("", system) not in cache:  # the system's whole index once per run: one query, not one per patient
+            cache.update({(system, v): pid for v, pid in self.con.execute(
+                "SELECT value, patient_id FROM patient_identifiers WHERE system = ?", [system]).fetchall()})
+            cache[("", system)] = ""
+        cached = cache.get((system, value))
         if cached:
             return cached
-        row = first_row(self.con, "SELECT patient_id FROM patient_identifiers WHERE system = ? AND value = ?",
-                        [system, value])
-        if row:
-            self._id_cache[(system, value)] = row[0]
-            return row[0]
         if not create:
             raise IngestError(src.uri, "patient identifier",
                               f"identifier in system {system!r} is not in the patient index; "
                               "add the specimen or document to a manifest (data/manifests/) and re-run")
         pid = self.pseudonym(system, value)
         self._pending_identifiers[(system, value)] = pid
-        self.con.execute("INSERT OR IGNORE INTO patient_identifiers VALUES (?, ?, ?, ?, ?)",
-                         [system, value, pid, src.uri, self.now])
+        ident = {"system": system, "value": value, "patient_id": pid, "source_uri": src.uri, "created_at": self.now}
+        patient = {"patient_id": pid, "cohort": "external", "created_at": self.now}
+        if deferred:  # not counted as evidence rows of the file (as the immediate inserts are not)
+            self._rows["patient_identifiers"].append(ident)
+            self._rows["patients"].append(patient)
+            return pid
+        self.con.execute("INSERT OR IGNORE INTO patient_identifiers VALUES (?, ?, ?, ?, ?)", list(ident.values()))
         self.con.execute("INSERT OR IGNORE INTO patients (patient_id, cohort, created_at) VALUES (?, 'external', ?)",
                          [pid, self.now])
         return pid
+
+    def identifiers_committed(self) -> None:
+        """The batch committed: its new identifiers are in the store now (cache them)."""
+        self._id_cache.update(self._pending_identifiers)
+        self._pending_identifiers.clear()
 
     @property
     def _id_cache(self) -> dict[tuple[str, str], str]:
@@ -213,10 +228,21 @@ class IngestContext:
             self._pending: dict[tuple[str, str], str] = {}
         return self._pending
 
-    def update_patient(self, patient_id: str, **attrs: Any) -> None:
-        """Fill patient attributes that are still empty (a later source never overwrites an earlier one)."""
+    def update_patient(self, patient_id: str, deferred: bool = False, **attrs: Any) -> None:
+        """Fill patient attributes that are still empty (a later source never overwrites an earlier one).
+
+        ``deferred``: applied with the batch (``flush``, one statement for all its patients) instead of now;
+        only for ingesters that never read the patient back within the batch.
+        """
         attrs = {k: v for k, v in attrs.items() if v is not None}
         if not attrs:
+            return
+        for k in attrs:
+            schema.check_identifier("patients", k)
+        if deferred:
+            fill = self.__dict__.setdefault("_deferred_attrs", {}).setdefault(patient_id, {})
+            for k, v in attrs.items():
+                fill.setdefault(k, v)  # the first source's value, as with immediate updates
             return
         # fill-if-empty: once these columns were offered for this patient in this attempt, repeating is a no-op
         done = self.__dict__.setdefault("_filled", {}).setdefault(self.attempt, set())
@@ -224,10 +250,21 @@ class IngestContext:
         if key in done:
             return
         done.add(key)
-        for k in attrs:
-            schema.check_identifier("patients", k)
         sets = ", ".join(f'"{k}" = COALESCE("{k}", ?)' for k in attrs)
         self.con.execute(f"UPDATE patients SET {sets} WHERE patient_id = ?", [*attrs.values(), patient_id])
+
+    def _apply_deferred_attrs(self) -> None:
+        fills: dict[str, dict[str, Any]] = self.__dict__.pop("_deferred_attrs", {})
+        if not fills:
+            return
+        cols = sorted({k for f in fills.values() for k in f})
+        tbl = pa.table({"patient_id": list(fills), **{k: pa.array([f.get(k) for f in fills.values()]) for k in cols}})
+        self.con.register("_patient_fills", tbl)
+        try:
+            sets = ", ".join(f'"{k}" = COALESCE(patients."{k}", u."{k}")' for k in cols)
+            self.con.execute(f"UPDATE patients SET {sets} FROM _patient_fills u WHERE patients.patient_id = u.patient_id")
+        finally:
+            self.con.unregister("_patient_fills")
 
     # ---- flushing ------------------------------------------------------------------------
     def flush(self) -> None:
@@ -237,6 +274,7 @@ class IngestContext:
                 continue
             insert_rows(self.con, table, rows)
         self._rows.clear()
+        self._apply_deferred_attrs()
         for err in self._errors:
             src = self._error_src.get(id(err))
             sha = src.sha256 if src else None
@@ -251,6 +289,7 @@ class IngestContext:
 
     def discard(self) -> None:
         self._rows.clear()
+        self.__dict__.pop("_deferred_attrs", None)
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:

@@ -263,7 +263,7 @@ class NotesIngester:
         """The note's patient: by the header MRN, else by a document manifest row."""
         if header is not None and header.fields.get("mrn", "").strip():
             try:
-                pid = ctx.link_patient(MRN_SYSTEM, header.fields["mrn"], src)
+                pid = ctx.link_patient(MRN_SYSTEM, header.fields["mrn"], src, deferred=True)  # never read back here
             except IngestError as e:
                 raise IngestError(src.uri, header.locator("mrn"), e.reason) from e
             self._update_patient(ctx, src, header, pid)
@@ -290,7 +290,7 @@ class NotesIngester:
                 attrs["birth_date"] = _header_date(header, "dob", src).date()
             except IngestError as e:
                 ctx.error(src, IngestError(e.source_uri, e.locator, e.reason, severity="warning"))
-        ctx.update_patient(pid, **attrs)
+        ctx.update_patient(pid, deferred=True, **attrs)
 
     @staticmethod
     def _event_row(ctx: IngestContext, src: SourceFile, pid: str, note_id: str, ev: NoteEvent) -> dict:

@@ -183,7 +183,7 @@ def _ingest_batch(ctx: IngestContext, ing: Ingester, paths: list[Path], summary:
             _ingest_one(ctx, ing, path, summary)
         return
     ctx.end_batch()
-    ctx._pending_identifiers.clear()
+    ctx.identifiers_committed()
     for item in staged:
         if item is None:
             summary.skipped += 1
@@ -249,7 +249,7 @@ def _ingest_one(ctx: IngestContext, ing: Ingester, path: Path, summary: IngestSu
         summary.errors.append(err)
         logger.debug("ingest failure", exc_info=True)
         return
-    ctx._pending_identifiers.clear()
+    ctx.identifiers_committed()
     summary.rows += ctx.tally.rows
     errs = [e for e in new_errors if e.severity == "error"]
     summary.errors.extend(new_errors)

@@ -156,6 +156,26 @@ def test_header_note_links_patient_and_fills_attributes(con, tmp_path):
     assert egfr["observed_at"] == datetime(2025, 3, 4) and egfr["date_text"] is None  # the note date
 
 
+def test_patient_attributes_from_batched_notes_fill_only_what_is_empty(con, tmp_path):
+    """Notes write their patient rows with the batch: the first value wins, a stored one is never overwritten."""
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "a.txt").write_text(HEADER.format(mrn="777", date="2025-03-04").replace("PATIENT: DOE, JANE\n", "")
+                                 + PATH_BODY)
+    assert run.ingest_paths(con, [first]).ingested == 1
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for i, dob in enumerate(("1950-01-01", "1940-02-02", "1930-03-03")):
+        (batch / f"n{i}.txt").write_text(HEADER.format(mrn="777", date=f"2025-04-0{i + 1}").replace("1961-04-12", dob)
+                                         .replace("DOE, JANE", f"ROE{i}, ANN") + PATH_BODY)
+    assert run.ingest_paths(con, [batch]).ingested == 3
+    patient = rows(con, "SELECT * FROM patients JOIN patient_identifiers USING (patient_id) WHERE value = '777'")
+    assert len(patient) == 1
+    # birth date from the first note ever ingested; the name (missing there) from the batch's first note
+    assert (str(patient[0]["birth_date"]), patient[0]["family_name"]) == ("1961-04-12", "ROE0")
+    assert con.execute("SELECT count(*) FROM patients").fetchone()[0] == 1
+
+
 def test_unparseable_date_fails_that_note_only(con, tmp_path):
     (tmp_path / "a_bad.txt").write_text(HEADER.format(mrn="111", date="sometime in spring") + PATH_BODY)
     (tmp_path / "b_good.txt").write_text(HEADER.format(mrn="222", date="2025-03-04") + PATH_BODY)
