@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from core.drugs import BRAND_GENERIC
+
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -273,14 +275,6 @@ def stage_code(stage: str) -> str:
 RADIATION_WORDS = re.compile(r"radiation|radiotherapy|brachytherapy|teletherapy|stereotactic|external beam|"
                              r"\bSBRT\b|\bIMRT\b", re.I)
 ADMIN_PROCEDURES = {"428191000124101"}  # "Documentation of current medications": not a treatment
-BRAND_GENERIC = {
-    "lasix": "furosemide", "toprol": "metoprolol", "tagrisso": "osimertinib", "keytruda": "pembrolizumab",
-    "opdivo": "nivolumab", "herceptin": "trastuzumab", "perjeta": "pertuzumab", "ibrance": "palbociclib",
-    "kisqali": "ribociclib", "verzenio": "abemaciclib", "faslodex": "fulvestrant", "lupron": "leuprolide",
-    "avastin": "bevacizumab", "erbitux": "cetuximab", "xeloda": "capecitabine", "alecensa": "alectinib",
-    "lumakras": "sotorasib", "tecentriq": "atezolizumab", "imfinzi": "durvalumab", "femara": "letrozole",
-    "arimidex": "anastrozole", "enhertu": "trastuzumab deruxtecan", "piqray": "alpelisib",
-}
 _DOSE_FORM = re.compile(
     r"\b(\d[\d.,/]*|mg|ml|mcg|hr|unt|injectable|injetable|injection|oral|tablet|capsule|solution|suspension|"
     r"product|extended|release|delayed|chewable|topical|cream|prefilled|syringe|pen|kit|pack|powder|"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.drugs import ONCOLOGY_BRANDS
+
 
 class ConceptType:
     """The ``note_events.concept_type`` vocabulary."""
@@ -182,30 +184,10 @@ _DRUGS = ("osimertinib erlotinib gefitinib afatinib dacomitinib amivantamab laze
           "anastrozole exemestane fulvestrant elacestrant palbociclib ribociclib abemaciclib alpelisib capivasertib "
           "everolimus olaparib talazoparib sacituzumab doxorubicin cyclophosphamide eribulin goserelin "
           "leuprolide denosumab zoledronic").split()
-_BRANDS = {
-    "tagrisso": "osimertinib", "tarceva": "erlotinib", "iressa": "gefitinib", "gilotrif": "afatinib",
-    "alecensa": "alectinib", "xalkori": "crizotinib", "lorbrena": "lorlatinib", "alunbrig": "brigatinib",
-    "lumakras": "sotorasib", "krazati": "adagrasib", "tafinlar": "dabrafenib", "mekinist": "trametinib",
-    "tabrecta": "capmatinib", "tepmetko": "tepotinib", "retevmo": "selpercatinib", "gavreto": "pralsetinib",
-    "keytruda": "pembrolizumab", "opdivo": "nivolumab", "tecentriq": "atezolizumab", "imfinzi": "durvalumab",
-    "yervoy": "ipilimumab", "alimta": "pemetrexed", "taxol": "paclitaxel", "abraxane": "paclitaxel",
-    "nab-paclitaxel": "paclitaxel", "taxotere": "docetaxel", "gemzar": "gemcitabine", "avastin": "bevacizumab",
-    "erbitux": "cetuximab", "vectibix": "panitumumab", "xeloda": "capecitabine", "5-fu": "fluorouracil",
-    "5-fluorouracil": "fluorouracil", "herceptin": "trastuzumab", "perjeta": "pertuzumab",
-    "kadcyla": "trastuzumab emtansine", "t-dm1": "trastuzumab emtansine",
-    "ado-trastuzumab emtansine": "trastuzumab emtansine", "trastuzumab emtansine": "trastuzumab emtansine",
-    "enhertu": "trastuzumab deruxtecan", "t-dxd": "trastuzumab deruxtecan",
-    "fam-trastuzumab deruxtecan": "trastuzumab deruxtecan", "trastuzumab deruxtecan": "trastuzumab deruxtecan",
-    "ibrance": "palbociclib", "kisqali": "ribociclib", "verzenio": "abemaciclib", "piqray": "alpelisib",
-    "lynparza": "olaparib", "trodelvy": "sacituzumab govitecan", "sacituzumab govitecan": "sacituzumab govitecan",
-    "faslodex": "fulvestrant", "femara": "letrozole", "arimidex": "anastrozole", "aromasin": "exemestane",
-    "braftovi": "encorafenib", "lonsurf": "trifluridine/tipiracil", "stivarga": "regorafenib",
-    "zoledronic acid": "zoledronic acid", "xgeva": "denosumab", "rybrevant": "amivantamab",
-}
 _THERAPY: tuple[Term, ...] = (
     *(_t(TH, d, d) for d in _DRUGS if d not in {"trastuzumab", "sacituzumab", "zoledronic"}),
     _t(TH, "trastuzumab", "trastuzumab"),
-    *(_t(TH, generic, brand) for brand, generic in _BRANDS.items()),
+    *(_t(TH, generic, brand) for brand, generic in ONCOLOGY_BRANDS.items()),
     _t(TH, "folfox", "FOLFOX", "mFOLFOX6", "FOLFOX6"),
     _t(TH, "folfiri", "FOLFIRI"),
     _t(TH, "folfirinox", "FOLFIRINOX"),
