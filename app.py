@@ -8,11 +8,9 @@ import streamlit as st
 st.set_page_config(page_title="Tumor board evidence", page_icon="🩺", layout="wide")
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-from core.ui.serve import disable_pages_folder_mode  # noqa: E402
 from pages._auth import logout, require_login  # noqa: E402  (after set_page_config)
 from pages._cached import store_version  # noqa: E402
 
-disable_pages_folder_mode()  # pages are registered below; see core/ui/serve.py
 st.session_state.setdefault("mask_phi", True)
 st.session_state.setdefault("patient_id", None)
 

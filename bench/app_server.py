@@ -1,6 +1,6 @@
 """Serve the dashboard on loopback for benchmarks and browser tests (one place for both).
 
-``serve`` runs ``streamlit run app.py`` on a free 127.0.0.1 port and yields its URL;
+``serve`` runs the dashboard (``core.ui.serve``: streamlit run app.py) on a free 127.0.0.1 port and yields its URL;
 ``copy_store`` gives a private copy of the current evidence version (a fresh board store
 is made by the app). Used by bench/load_sessions.py and tests/governance/served_app.py.
 """
@@ -27,13 +27,10 @@ PASSWORDS = {"oncologist": "oncologist-demo", "viewer": "viewer-demo", "coordina
 # Starts streamlit with the root logger at DEBUG, so every core logger's output is captured.
 _DEBUG_LAUNCHER = """
 import logging, sys
-from core.ui.serve import disable_pages_folder_mode
-disable_pages_folder_mode()
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-from streamlit.web.cli import main
-sys.argv = ["streamlit", "run", "app.py", *sys.argv[1:]]
-sys.exit(main())
+from core.ui.serve import main
+main(sys.argv[1:])
 """
 
 

@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/load_sessions.py [--sessions 8] [--deciders 2] [--
         [--store DIR] [--write-threads 8] [--writes-per-thread 50] [--no-report]
 
 A private copy of the current evidence version (``--store``, default the ``store_dir``
-setting) and a fresh board store are served by ``streamlit run app.py`` on 127.0.0.1 only.
+setting) and a fresh board store are served by ``python -m core.ui.serve`` (streamlit run app.py) on 127.0.0.1 only.
 One headless Chromium opens ``--sessions`` browser contexts (one Streamlit session each,
 bounded to ``--seconds`` plus the action in flight):
 
@@ -363,7 +363,7 @@ def report_markdown(args: argparse.Namespace, res: LoadResult, found: int, audit
 LOAD_INTRO = """## Load
 
 `bench/load_sessions.py`: concurrent dashboard sessions in one headless Chromium against a local
-`streamlit run app.py` on 127.0.0.1 (private copy of the store, fresh board store). Readers
+`python -m core.ui.serve` (streamlit run app.py) on 127.0.0.1 (private copy of the store, fresh board store). Readers
 (board viewer / coordinator) open agenda cases one after another; deciders (oncologist) save a
 decision and move to the next case in presentation mode. Latency = click to content shown and
 the script run finished. Decisions found = rows in the board store carrying the run's marker.

@@ -33,7 +33,7 @@ def patients(version: str, cohort: str | None = None) -> pl.DataFrame:
     return queries.patients(cursor(), cohort=cohort)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=2000)  # also asked with whatever id a user types
 def patient(version: str, patient_id: str) -> dict | None:
     return queries.patient(cursor(), patient_id)
 
@@ -128,6 +128,9 @@ def tests_next(version: str, patient_id: str) -> pl.DataFrame:
     return what_to_test_next(cursor(), patient_id)
 
 
+PICKER_LIMIT = 500
+
+
 def _open_typed(version: str) -> None:
     """A newly typed, known id becomes the selection (the selectbox keeps its own value otherwise)."""
     typed = (st.session_state.get("open_patient_id") or "").strip()
@@ -140,6 +143,8 @@ def patient_picker(version: str, label: str = "Patient") -> str:
     ``?patient=``, or the session's patient). A 10,000-patient list would be sent to the browser on
     every rerun; any other patient opens by its id."""
     ids = patients(version, "current")["patient_id"].to_list()
+    if not ids:  # a store without a board cohort (plain `core ingest`): the first patients, sorted
+        ids = patients(version, None)["patient_id"].head(PICKER_LIMIT).to_list()
     typed = st.text_input("Open another patient by id", key="open_patient_id", placeholder="e.g. PT1A2B3C4D5E",
                           on_change=_open_typed, args=(version,)).strip()
     if typed and typed not in ids and patient(version, typed) is None:
@@ -149,7 +154,7 @@ def patient_picker(version: str, label: str = "Patient") -> str:
     if default is not None and default not in ids:
         ids = [default, *ids]
     if not ids:
-        st.info("No patients in this store version.")
+        st.info("No patients in this store version: ingest some (`python -m core ingest PATH`) or open one by id.")
         st.stop()
     pid = st.selectbox(label, ids, index=ids.index(default) if default in ids else 0, key="patient_select")
     st.session_state["patient_id"] = pid

@@ -186,13 +186,21 @@ class IngestContext:
         if pending:
             return pending
         cache = self._id_cache
-        if ("", system) not in cache:  # the system's whole index once per run: one query, not one per patient
+        loaded = self.__dict__.setdefault("_loaded_systems", set())
+        if system not in loaded:  # the system's whole index once per run: one query, not one per patient
             cache.update({(system, v): pid for v, pid in self.con.execute(
                 "SELECT value, patient_id FROM patient_identifiers WHERE system = ?", [system]).fetchall()})
-            cache[("", system)] = ""
+            loaded.add(system)
         cached = cache.get((system, value))
         if cached:
             return cached
+        # identifier writes go through this context (link_patient, register_identifier), so a miss should be
+        # new; the lookup guards against any writer that bypassed it (one query per new identifier)
+        row = first_row(self.con, "SELECT patient_id FROM patient_identifiers WHERE system = ? AND value = ?",
+                        [system, value])
+        if row:
+            cache[(system, value)] = row[0]
+            return row[0]
         if not create:
             raise IngestError(src.uri, "patient identifier",
                               f"identifier in system {system!r} is not in the patient index; "
@@ -205,10 +213,24 @@ class IngestContext:
             self._rows["patient_identifiers"].append(ident)
             self._rows["patients"].append(patient)
             return pid
-        self.con.execute("INSERT OR IGNORE INTO patient_identifiers VALUES (?, ?, ?, ?, ?)", list(ident.values()))
+        self.register_identifier(system, value, pid, src)
         self.con.execute("INSERT OR IGNORE INTO patients (patient_id, cohort, created_at) VALUES (?, 'external', ?)",
                          [pid, self.now])
         return pid
+
+    def register_identifier(self, system: str, value: str, patient_id: str, src: SourceFile) -> None:
+        """Record another identifier of a patient now (pending until the batch commits)."""
+        self.con.execute("INSERT OR IGNORE INTO patient_identifiers (system, value, patient_id, source_uri, created_at) "
+                         "VALUES (?, ?, ?, ?, ?)", [system, value, patient_id, src.uri, self.now])
+        self._pending_identifiers[(system, value)] = patient_id
+
+    def rolled_back(self) -> None:
+        """The batch was rolled back: forget its identifiers and buffered rows, start a new attempt."""
+        self.attempt += 1
+        self._pending_identifiers.clear()
+        self._id_cache.clear()
+        self.__dict__.pop("_loaded_systems", None)
+        self.discard()
 
     def identifiers_committed(self) -> None:
         """The batch committed: its new identifiers are in the store now (cache them)."""
@@ -217,7 +239,8 @@ class IngestContext:
 
     @property
     def _id_cache(self) -> dict[tuple[str, str], str]:
-        """Identifiers already committed in the store (safe to keep across files of one run)."""
+        """Identifiers known to be in the store: committed batches of this run, and each system's index as
+        loaded on first use (cleared on every rollback: it may have been read inside the failed transaction)."""
         if not hasattr(self, "_committed_ids"):
             self._committed_ids: dict[tuple[str, str], str] = {}
         return self._committed_ids
@@ -228,7 +251,7 @@ class IngestContext:
             self._pending: dict[tuple[str, str], str] = {}
         return self._pending
 
-    def update_patient(self, patient_id: str, deferred: bool = False, **attrs: Any) -> None:
+    def update_patient(self, patient_id: str, *, deferred: bool = False, **attrs: Any) -> None:
         """Fill patient attributes that are still empty (a later source never overwrites an earlier one).
 
         ``deferred``: applied with the batch (``flush``, one statement for all its patients) instead of now;

@@ -121,8 +121,7 @@ class FileIngest:
         return rows[0][0] if rows else None
 
     def _register(self, system: str, value: str, pid: str) -> None:
-        self.ctx.con.execute("INSERT OR IGNORE INTO patient_identifiers VALUES (?, ?, ?, ?, ?)",
-                             [system, value, pid, self.src.uri, self.ctx.now])
+        self.ctx.register_identifier(system, value, pid, self.src)
 
     def _link_patient_entry(self, e: Entry) -> str | None:
         """Link a Patient by its identifiers and logical id; collisions and fallbacks are reported."""

@@ -172,10 +172,7 @@ def _ingest_batch(ctx: IngestContext, ing: Ingester, paths: list[Path], summary:
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
-        ctx.attempt += 1
-        ctx._pending_identifiers.clear()
-        ctx._id_cache.clear()
-        ctx.discard()
+        ctx.rolled_back()
         del ctx._errors[n_err0:]
         ctx.end_batch()
         logger.debug("batch of %d %s files replayed file by file", len(paths), ing.kind)
@@ -225,10 +222,7 @@ def _ingest_one(ctx: IngestContext, ing: Ingester, path: Path, summary: IngestSu
         con.execute("COMMIT")
     except IngestError as e:
         con.execute("ROLLBACK")
-        ctx.attempt += 1
-        ctx._pending_identifiers.clear()
-        ctx._id_cache.clear()
-        ctx.discard()
+        ctx.rolled_back()
         e.kind = ing.kind  # type: ignore[attr-defined]
         ctx.error(src, e)
         ctx.flush()
@@ -237,10 +231,7 @@ def _ingest_one(ctx: IngestContext, ing: Ingester, path: Path, summary: IngestSu
         return
     except Exception as e:  # an ingester bug or an unforeseen format problem: record it, never crash the batch
         con.execute("ROLLBACK")
-        ctx.attempt += 1
-        ctx._pending_identifiers.clear()
-        ctx._id_cache.clear()
-        ctx.discard()
+        ctx.rolled_back()
         err = IngestError(src.uri, "file", f"{type(e).__name__}: {_safe(e)}", error_type=type(e).__name__)
         err.kind = ing.kind  # type: ignore[attr-defined]
         ctx.error(src, err)

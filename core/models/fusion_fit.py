@@ -51,9 +51,12 @@ def _dropout_design(raw: np.ndarray, present: np.ndarray, y: np.ndarray, seed: i
         blocks_r.append(raw)
         blocks_p.append(keep)
         ys.append(y)
-    r, p = np.vstack(blocks_r), np.vstack(blocks_p)
-    design = np.hstack([np.where(p, np.nan_to_num(r), 0.0), p.astype(float)])
-    return design, np.concatenate(ys)
+    return _design(np.vstack(blocks_r), np.vstack(blocks_p)), np.concatenate(ys)
+
+
+def _design(raw: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Fusion-layer inputs: each modality's raw score where present (0 where absent), then the presence flags."""
+    return np.hstack([np.where(present, np.nan_to_num(raw), 0.0), present.astype(float)])
 
 
 def fit_late_fusion(features: pl.DataFrame, y: np.ndarray, *, seed: int = 0, modalities: tuple[str, ...] = MODALITIES,
@@ -193,6 +196,5 @@ def _crossfit_fused(raw: np.ndarray, present: np.ndarray, y: np.ndarray, seed: i
     folds = min(n_folds, int(min(np.bincount(y, minlength=2))))
     for k, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed + 7).split(raw, y)):
         lr = _layer(raw[tr], present[tr], y[tr], seed + k)
-        design = np.hstack([np.where(present[te], np.nan_to_num(raw[te]), 0.0), present[te].astype(float)])
-        fused[te] = lr.decision_function(design)
+        fused[te] = lr.decision_function(_design(raw[te], present[te]))
     return fused

@@ -47,7 +47,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, *, deidentifie
     """
     out_dir = safe_output_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = tables or schema.EVIDENCE_TABLES
+    tables = tables or {n: t for n, t in schema.EVIDENCE_TABLES.items() if n not in schema.DERIVED_TABLES}
     existing = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     shift = _date_shift_days(con)
     written = []

@@ -10,40 +10,9 @@ import duckdb
 import polars as pl
 
 from core.store import evidence_items, schema
-from core.store.schema import PROVENANCE_NAMES
 
-# How each evidence table reads as one line of evidence: (table, kind, summary SQL expression, value SQL).
-EVIDENCE_VIEWS: tuple[tuple[str, str, str, str], ...] = (
-    ("conditions", "diagnosis",
-     "coalesce(display, code) || coalesce(' [' || oncotree_code || ']', '') || coalesce(', stage ' || stage, '')",
-     "coalesce(stage, '')"),
-    ("imaging_studies", "imaging study", "coalesce(dicom_modality, '') || ' ' || coalesce(study_description, '')", "study_uid"),
-    ("lesion_measurements", "lesion",
-     "'lesion ' || coalesce(lesion_id, '') || ': ' || round(long_axis_mm, 1) || ' x ' || round(short_axis_mm, 1) || ' mm'"
-     " || coalesce(', ' || margin, '')", "CAST(long_axis_mm AS VARCHAR)"),
-    ("notes", "note", "coalesce(note_type, 'note') || coalesce(': ' || title, '')", "note_id"),
-    ("note_events", "note event",
-     "concept_type || ': ' || concept || coalesce(' ' || value_text, '')"
-     " || CASE WHEN is_negated THEN ' (negated)' ELSE '' END"
-     " || CASE WHEN is_uncertain THEN ' (uncertain)' ELSE '' END"
-     " || CASE WHEN is_historical THEN ' (history)' ELSE '' END"
-     " || CASE WHEN is_family THEN ' (family)' ELSE '' END", "coalesce(value_text, CAST(value_num AS VARCHAR), '')"),
-    ("variants", "variant",
-     "coalesce(hugo_symbol, chrom || ':' || pos) || ' ' || coalesce(protein_change, cnv_call, sv_partner, variant_classification, '')"
-     " || coalesce(' VAF ' || round(vaf, 2), '') || coalesce(' level ' || actionability_level, '')",
-     "coalesce(protein_change, '')"),
-    ("biomarkers", "biomarker",
-     "name || ': ' || coalesce(status, '') || coalesce(' ' || CAST(value_num AS VARCHAR) || coalesce(' ' || unit, ''), '')"
-     " || coalesce(' (' || method || ')', '')", "coalesce(status, CAST(value_num AS VARCHAR))"),
-    ("specimens", "specimen", "'specimen ' || coalesce(specimen_type, '') || ', panel ' || coalesce(panel_name, '?')", "panel_name"),
-    ("labs", "lab", "name || ' ' || coalesce(CAST(value_num AS VARCHAR), value_text, '') || coalesce(' ' || unit, '')",
-     "coalesce(CAST(value_num AS VARCHAR), value_text)"),
-    ("clinical_observations", "clinical",
-     "name || ': ' || coalesce(value_text, CAST(value_num AS VARCHAR), '') || coalesce(' ' || unit, '')",
-     "coalesce(value_text, CAST(value_num AS VARCHAR))"),
-    ("treatments", "treatment", "kind || ': ' || name || coalesce(' (line ' || line || ')', '')", "name"),
-    ("outcomes", "outcome", "event || coalesce(': ' || value_text, '')", "event"),
-)
+# How each evidence table reads as one line of evidence (defined beside its materialisation).
+EVIDENCE_VIEWS = evidence_items.EVIDENCE_VIEWS
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:
@@ -103,8 +72,8 @@ def patient(con: duckdb.DuckDBPyConnection, patient_id: str) -> dict | None:
     return df.row(0, named=True) if df.height else None
 
 
-EVIDENCE_COLUMNS = ("source_table", "kind", "summary", "value") + tuple(c for c in PROVENANCE_NAMES if c != "patient_id")
-_EVIDENCE_ORDER = " ORDER BY observed_at NULLS LAST, source_table, locator"
+EVIDENCE_COLUMNS = evidence_items.COLUMNS
+_EVIDENCE_ORDER = f" ORDER BY {evidence_items.ORDER}"
 _EVIDENCE_SQL = (f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM ({evidence_items.select_sql('patient_id = $pid')})"
                  + _EVIDENCE_ORDER)
 _EVIDENCE_ITEMS_SQL = (f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM evidence_items WHERE patient_id = $pid"

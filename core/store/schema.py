@@ -342,6 +342,7 @@ BOARD_MIGRATIONS: tuple[Migration, ...] = (
 )
 
 EVIDENCE_TABLES: dict[str, Table] = {t.name: t for t in TABLES_V1 + TABLES_V3}
+DERIVED_TABLES = frozenset(t.name for t in TABLES_V3)  # rebuilt from the others: never exported
 BOARD_TABLES: dict[str, Table] = {t.name: t for t in BOARD_TABLES_V1}
 
 

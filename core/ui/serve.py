@@ -7,8 +7,8 @@ folder next to the main script as a multipage app of its own (MPA v1): each run 
 a navigation from the folder's file names, and a deep link opened in a new session
 (``/present?meeting=...``) finds no file-named page, so the browser shows "Page not found"
 over the sign-in form. Turning that mode off before the first session makes app.py's own
-navigation the only one. (app.py turns it off too, for servers started with plain
-``streamlit run``, where it then holds from the second session on.)
+navigation the only one. (With plain ``streamlit run app.py`` Streamlit turns it off itself at
+the first ``st.navigation`` call, too late for the first session of the server.)
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def disable_pages_folder_mode() -> None:
 
 
 def main(argv: list[str]) -> None:
+    """``streamlit run app.py ARGV`` in this process, pages/ folder mode off."""
     disable_pages_folder_mode()
     from streamlit.web.cli import main as streamlit_main
 
