@@ -145,18 +145,20 @@ def patient_picker(version: str, label: str = "Patient") -> str:
     ids = patients(version, "current")["patient_id"].to_list()
     if not ids:  # a store without a board cohort (plain `core ingest`): the first patients, sorted
         ids = patients(version, None)["patient_id"].head(PICKER_LIMIT).to_list()
-    typed = st.text_input("Open another patient by id", key="open_patient_id", placeholder="e.g. PT1A2B3C4D5E",
-                          on_change=_open_typed, args=(version,)).strip()
-    if typed and typed not in ids and patient(version, typed) is None:
-        st.caption("No patient with that id in this store version.")
+    typed = (st.session_state.get("open_patient_id") or "").strip()
     asked = [x for x in (typed, st.query_params.get("patient"), st.session_state.get("patient_id")) if x]
     default = next((x for x in asked if x in ids or patient(version, x) is not None), None)
     if default is not None and default not in ids:
         ids = [default, *ids]
+    pick, other = st.columns([3, 1])
+    other.text_input("Open another patient by id", key="open_patient_id", placeholder="e.g. PT1A2B3C4D5E",
+                     on_change=_open_typed, args=(version,))
+    if typed and typed not in ids and patient(version, typed) is None:
+        other.caption("No patient with that id in this store version.")
     if not ids:
         st.info("No patients in this store version: ingest some (`python -m core ingest PATH`) or open one by id.")
         st.stop()
-    pid = st.selectbox(label, ids, index=ids.index(default) if default in ids else 0, key="patient_select")
+    pid = pick.selectbox(label, ids, index=ids.index(default) if default in ids else 0, key="patient_select")
     st.session_state["patient_id"] = pid
     return pid
 
