@@ -39,6 +39,9 @@ def index_after_build(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) 
                     ci.meta.n_cases, ci.meta.n_indexed, ci.meta.index_label, ci.meta.map_method)
 
 
+index_after_build.draws_map = True  # build-demo compiles UMAP ahead of this step (core.similar.umap_worker)
+
+
 def _register_post_build() -> None:
     try:
         from core.synth.build import POST_BUILD_STEPS

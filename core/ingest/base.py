@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -340,6 +341,29 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str,
         con.unregister("_ingest_rows")
 
 
+# The common ways a clinical date is written, parsed exactly (``strptime``, ~10 µs) before dateutil's
+# general parser (~90 µs, three calls a note); a string either format refuses goes on to dateutil, so the
+# result is always dateutil's ("13/04/2025" fails %m/%d/%Y and dateutil reads it day-first).
+_FAST_FORMATS = (
+    (re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d"),
+    (re.compile(r"\d{1,2}/\d{1,2}/\d{4}"), "%m/%d/%Y"),
+    (re.compile(r"\d{1,2} [A-Za-z]{3} \d{4}"), "%d %b %Y"),
+    (re.compile(r"\d{1,2} [A-Za-z]{4,9} \d{4}"), "%d %B %Y"),
+    (re.compile(r"[A-Za-z]{4,9} \d{1,2}, \d{4}"), "%B %d, %Y"),
+    (re.compile(r"[A-Za-z]{3} \d{1,2}, \d{4}"), "%b %d, %Y"),
+)
+
+
+def _fast_date(text: str) -> datetime | None:
+    for pattern, fmt in _FAST_FORMATS:
+        if pattern.fullmatch(text):
+            try:
+                return datetime.strptime(text, fmt)
+            except ValueError:
+                return None
+    return None
+
+
 def parse_date(text: str | None) -> datetime | None:
     """Parse the many ways a date is written (ISO, 03/04/2025 US order, 4 Mar 2025, 20250304)."""
     from dateutil import parser as dparser
@@ -351,6 +375,9 @@ def parse_date(text: str | None) -> datetime | None:
         return None
     if len(text) == 8 and text.isdigit():  # DICOM DA
         return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    fast = _fast_date(text)
+    if fast is not None:
+        return fast
     try:
         return dparser.parse(text, dayfirst=False, default=datetime(1900, 1, 1)).replace(tzinfo=None)
     except (ValueError, OverflowError) as e:

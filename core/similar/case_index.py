@@ -35,6 +35,7 @@ from core.similar.index import (IndexMethod, IndexParams, auto_params, build_ind
                                 tune_search)
 from core.similar.outcomes import OUTCOME_SCHEMA, case_outcomes
 from core.similar.profile import PROFILE_SCHEMA, case_profiles
+from core.similar import umap_worker
 from core.similar.representation import CaseKind, CaseVectors, case_vectors, recipe_version
 
 logger = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def map_coordinates(vectors: np.ndarray, seed: int = SEED) -> tuple[np.ndarray, 
     n = vectors.shape[0]
     if n == 0:
         return np.zeros((0, 2)), "none"
-    if n < MAP_MIN_UMAP or n > MAP_MAX_UMAP:
+    if not uses_umap(n):
         xc = vectors - vectors.mean(axis=0)
         if n < 2:
             return np.zeros((n, 2)), "PCA"
@@ -140,11 +141,17 @@ def map_coordinates(vectors: np.ndarray, seed: int = SEED) -> tuple[np.ndarray, 
         if xy.shape[1] < 2:
             xy = np.hstack([xy, np.zeros((n, 2 - xy.shape[1]))])
         return xy, "PCA"
-    import umap  # slow import (numba): only when a map is built
+    return umap_worker.fit(vectors, umap_params(n, seed)), "UMAP"
 
-    reducer = umap.UMAP(n_neighbors=min(UMAP_NEIGHBOURS, n - 1), min_dist=0.15, n_components=2,
-                        metric="euclidean", random_state=seed, init="spectral" if n > 50 else "random")
-    return np.asarray(reducer.fit_transform(vectors), dtype=np.float64), "UMAP"
+
+def umap_params(n_cases: int = 1000, seed: int = SEED) -> dict:
+    """The cohort map's UMAP settings for ``n_cases`` points."""
+    return {"n_neighbors": min(UMAP_NEIGHBOURS, n_cases - 1), "min_dist": 0.15, "n_components": 2,
+            "metric": "euclidean", "random_state": seed, "init": "spectral" if n_cases > 50 else "random"}
+
+
+def uses_umap(n_cases: int) -> bool:
+    return MAP_MIN_UMAP <= n_cases <= MAP_MAX_UMAP
 
 
 def build_case_index(con: duckdb.DuckDBPyConnection, kind: CaseKind | str = CaseKind.FUSED, *,
