@@ -35,8 +35,8 @@ from core.similar.index import (IndexMethod, IndexParams, auto_params, build_ind
                                 tune_search)
 from core.similar.outcomes import OUTCOME_SCHEMA, case_outcomes
 from core.similar.profile import PROFILE_SCHEMA, case_profiles
-from core.similar import umap_worker
 from core.similar.representation import CaseKind, CaseVectors, case_vectors, recipe_version
+from core.similar import umap_worker
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def map_coordinates(vectors: np.ndarray, seed: int = SEED) -> tuple[np.ndarray, 
     return umap_worker.fit(vectors, umap_params(n, seed)), "UMAP"
 
 
-def umap_params(n_cases: int = 1000, seed: int = SEED) -> dict:
+def umap_params(n_cases: int, seed: int = SEED) -> dict:
     """The cohort map's UMAP settings for ``n_cases`` points."""
     return {"n_neighbors": min(UMAP_NEIGHBOURS, n_cases - 1), "min_dist": 0.15, "n_components": 2,
             "metric": "euclidean", "random_state": seed, "init": "spectral" if n_cases > 50 else "random"}

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
 _pool: ProcessPoolExecutor | None = None
-_warmed: Future | None = None
 
 
 def _fit(vectors: np.ndarray, params: dict) -> np.ndarray:
@@ -38,18 +37,18 @@ def _warm(params: dict) -> None:
 
 def start(params: dict) -> None:
     """Start the worker and compile UMAP there, in the background (no-op if running)."""
-    global _pool, _warmed
+    global _pool
     if _pool is not None:
         return
     _pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
-    _warmed = _pool.submit(_warm, params)
+    _pool.submit(_warm, params)  # a failure here shows in ``fit``, which then fits in-process
 
 
 def stop() -> None:
-    global _pool, _warmed
+    global _pool
     if _pool is not None:
         _pool.shutdown(wait=True, cancel_futures=True)  # its CPU time counts in the build report
-    _pool = _warmed = None
+    _pool = None
 
 
 def running() -> bool:
