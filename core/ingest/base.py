@@ -47,21 +47,27 @@ class IngestError(Exception):
         super().__init__(f"{source_uri} [{locator}]: {reason}")
 
 
+KEEP_BYTES_MAX = 8 * 1024 * 1024  # files up to this size keep the bytes they were hashed from
+
+
 @dataclass(frozen=True)
 class SourceFile:
     path: Path
     uri: str
     sha256: str
     size_bytes: int
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_path(cls, path: Path) -> SourceFile:
         data = path.read_bytes()
         return cls(path=path, uri=str(path.resolve()), sha256=hashlib.sha256(data).hexdigest(),
-                   size_bytes=len(data))
+                   size_bytes=len(data), data=data if len(data) <= KEEP_BYTES_MAX else None)
 
     def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
+        """The file's bytes: for files up to ``KEEP_BYTES_MAX``, exactly the bytes ``sha256`` was taken of
+        (a file rewritten after hashing cannot be ingested under the old hash), and read once."""
+        return self.data if self.data is not None else self.path.read_bytes()
 
 
 class Ingester(Protocol):
