@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable as a script from anywhere
 
-from core.store import db, evidence_items, queries
+from core.store import db, queries
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -32,7 +32,7 @@ def main() -> None:
     rng = random.Random(0)
     sample = [rng.choice(ids) for _ in range(args.n)]
     queries.patient_evidence(con, sample[0])  # warm-up
-    base, ev, tl, plain_cur, app_cur = [], [], [], [], []
+    base, ev, tl = [], [], []
     for pid in sample:
         t = time.perf_counter()
         con.execute("SELECT * FROM patients WHERE patient_id = ?", [pid]).fetchall()
@@ -43,14 +43,8 @@ def main() -> None:
         t = time.perf_counter()
         queries.timeline(con, pid)
         tl.append((time.perf_counter() - t) * 1000)
-        for make, out in ((con.cursor, plain_cur), (lambda: evidence_items.cursor(con), app_cur)):
-            t = time.perf_counter()  # as the app reads: a new cursor per call
-            with make() as cur:
-                queries.patient_evidence(cur, pid)
-            out.append((time.perf_counter() - t) * 1000)
     print(f"store: {n_pat} patients, version {db.current_version()}; {args.n} random patients")
-    for name, xs in (("baseline point lookup", base), ("patient_evidence", ev), ("timeline", tl),
-                     ("new cursor + evidence", plain_cur), ("app cursor + evidence", app_cur)):
+    for name, xs in (("baseline point lookup", base), ("patient_evidence", ev), ("timeline", tl)):
         print(f"{name:<24} p50 {statistics.median(xs):7.2f} ms  p95 {pct(xs, 0.95):7.2f} ms  "
               f"ratio p95/baseline p95 {pct(xs, 0.95) / pct(base, 0.95):6.1f}")
     print(f"last evidence rows: {df.height}")

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from core.store import db, evidence_items, queries
+from core.store import db, queries
 
 
 def store_version() -> str | None:
@@ -25,7 +25,7 @@ def cursor() -> duckdb.DuckDBPyConnection:
     v = store_version()
     if v is None:
         raise FileNotFoundError("no evidence store: run `python -m core build-demo`")
-    return evidence_items.cursor(_connection(v))
+    return _connection(v).cursor()
 
 
 @st.cache_data(show_spinner=False)

@@ -154,14 +154,3 @@ def usable(con: duckdb.DuckDBPyConnection) -> bool:
             _trusted_by_db[key] = trusted(con)
         _by_connection[con] = _trusted_by_db[key]
         return _trusted_by_db[key]
-
-
-def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A new cursor on ``con`` that inherits its ``usable`` verdict when ``con`` is read-only (the app takes
-    a cursor per read: without this, each pays a ``duckdb_databases()`` query and a stat, ~1 ms)."""
-    verdict = usable(con)
-    cur = con.cursor()
-    with _lock:
-        if con in _by_connection:  # read-only: the cursor sees the same published file
-            _by_connection[cur] = verdict
-    return cur

@@ -75,18 +75,3 @@ def test_rows_written_without_a_refresh_are_never_served_stale(store):
     with duckdb.connect(str(path), read_only=True) as con:
         assert not evidence_items.usable(con)
         assert _same(queries.patient_evidence(con, pid), _live(con, pid))
-
-
-def test_cursors_of_a_read_only_connection_inherit_its_verdict(store, monkeypatch):
-    with db.connect_readonly(store) as con:
-        assert evidence_items.usable(con)
-        calls = []
-        monkeypatch.setattr(evidence_items, "trusted", lambda c: calls.append(c) or False)
-        cur = evidence_items.cursor(con)
-        assert evidence_items._by_connection.get(cur) is True  # no duckdb_databases() query + stat per cursor
-        assert evidence_items.usable(cur) and not calls
-        pid = con.execute("SELECT patient_id FROM patients LIMIT 1").fetchall()[0][0]
-        assert _same(queries.patient_evidence(cur, pid), _live(con, pid))
-    with db.evidence_writer(store) as con:  # a writable connection is never remembered, nor its cursors
-        cur = evidence_items.cursor(con)
-        assert not evidence_items.usable(cur) and calls
