@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -49,6 +51,17 @@ def stop() -> None:
     if _pool is not None:
         _pool.shutdown(wait=True, cancel_futures=True)  # its CPU time counts in the build report
     _pool = None
+
+
+@contextmanager
+def compiled_ahead(params: dict | None) -> Iterator[None]:
+    """A warmed worker for the duration of the block (none when ``params`` is None), stopped after it."""
+    if params is not None:
+        start(params)
+    try:
+        yield
+    finally:
+        stop()
 
 
 def running() -> bool:

@@ -178,27 +178,24 @@ def build_demo(n_patients: int = 300, seed: int = 42, *, images: bool = True, le
                               truth_dir=demo_dir / "truth", reference_date=reference_date(seed))
     from core.similar import case_index, umap_worker  # faiss and polars: with the build, not the CLI
 
-    if case_index.uses_umap(n_patients) and any(getattr(s, "draws_map", False) for s in POST_BUILD_STEPS):
-        # a step will draw a UMAP cohort map: compile UMAP in a worker while the ingest runs (~10-20 s saved)
-        umap_worker.start(case_index.umap_params(n_patients))
-    try:
-        with db.evidence_writer(fresh=True) as con:
-            summary = ingest_paths(con, paths, command="build-demo", seed=str(seed),
-                                   progress=(lambda it: bar(it, desc="ingest", unit="file")) if progress else None)
-            report.seconds["ingest"] = time.perf_counter() - t2
-            t3, c3 = time.perf_counter(), _cpu()
-            report.cpu_seconds["ingest"] = c3 - c2
-            set_cohort(con, patients)
-            seed_board(con, patients, seed)
-            ids = patient_ids(con)
-            write_truth(demo_dir / "truth", patients, outs, ids)
-            report.seconds["board+truth"] = time.perf_counter() - t3
-            for step in POST_BUILD_STEPS:
-                ts = time.perf_counter()
-                step(con, args)
-                report.seconds[getattr(step, "__name__", "step")] = time.perf_counter() - ts
-    finally:
-        umap_worker.stop()
+    draws_map = case_index.uses_umap(n_patients) and any(getattr(s, "draws_map", False) for s in POST_BUILD_STEPS)
+    # a step will draw a UMAP cohort map: compile UMAP in a worker while the ingest runs (~10-20 s saved)
+    map_params = case_index.umap_params(n_patients) if draws_map else None
+    with umap_worker.compiled_ahead(map_params), db.evidence_writer(fresh=True) as con:
+        summary = ingest_paths(con, paths, command="build-demo", seed=str(seed),
+                               progress=(lambda it: bar(it, desc="ingest", unit="file")) if progress else None)
+        report.seconds["ingest"] = time.perf_counter() - t2
+        t3, c3 = time.perf_counter(), _cpu()
+        report.cpu_seconds["ingest"] = c3 - c2
+        set_cohort(con, patients)
+        seed_board(con, patients, seed)
+        ids = patient_ids(con)
+        write_truth(demo_dir / "truth", patients, outs, ids)
+        report.seconds["board+truth"] = time.perf_counter() - t3
+        for step in POST_BUILD_STEPS:
+            ts = time.perf_counter()
+            step(con, args)
+            report.seconds[getattr(step, "__name__", "step")] = time.perf_counter() - ts
     report.ingest_line = summary.line()
     errs = [e for e in summary.errors if e.severity == "error"]
     report.n_ingest_errors = len(errs)
